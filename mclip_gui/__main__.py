@@ -1,0 +1,3 @@
+from mclip_gui.gui.app import main
+
+raise SystemExit(main())

@@ -1,0 +1,71 @@
+"""`mclip`: the headless command line. Every command calls the same core services as the window.
+
+Each command group lives in its own module with a `register(subparsers)` function; a command's
+handler takes the parsed arguments and an opened Library and returns the exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from mclip_gui import __version__
+from mclip_gui.core.errors import JobCancelled, MclipError
+from mclip_gui.core.library import Library
+from mclip_gui.core.logs import setup_logging
+
+log = logging.getLogger(__name__)
+
+COMMAND_MODULES = ("mclip_gui.cli.library_cmds",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mclip",
+        description="mclip-gui headless: import images, caption, index, search, fine-tune, "
+        "evaluate.",
+    )
+    parser.add_argument("--version", action="version", version=f"mclip {__version__}")
+    add_common_options(parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    import importlib
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(commands)
+    return parser
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="the library's data folder (default: the per-user data folder, or $MCLIP_DATA_DIR)",
+    )
+    parser.add_argument("--verbose", "-v", action="store_true", help="log debug details")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose)
+    needs_library = getattr(args, "needs_library", True)
+    library = Library(args.data_dir) if needs_library else None
+    try:
+        return int(args.func(args, library))
+    except JobCancelled:
+        print("cancelled", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (MclipError, ValueError, FileNotFoundError) as e:
+        log.debug("command failed", exc_info=True)
+        print(f"mclip: error: {e}", file=sys.stderr)
+        return 2
+    finally:
+        if library is not None:
+            library.close()

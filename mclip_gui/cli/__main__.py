@@ -1,0 +1,3 @@
+from mclip_gui.cli import main
+
+raise SystemExit(main())

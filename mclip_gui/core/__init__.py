@@ -1,0 +1,1 @@
+"""The application core: storage, images, models, captions, training. Never imports Qt."""

@@ -1,0 +1,46 @@
+"""A library: the user's image folders plus the app's own data folder (database, caches)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from mclip_gui.core.paths import DataLayout, default_data_dir
+from mclip_gui.core.settings import Settings
+from mclip_gui.core.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class Library:
+    """Everything one data folder holds, opened: layout, settings and the database store.
+
+    Services (import, captions, search, training) are given a Library when they are built.
+    """
+
+    def __init__(self, data_dir: Path | None = None, database_url: str | None = None):
+        self.layout = DataLayout(data_dir or default_data_dir())
+        self.layout.ensure()
+        self.settings = Settings.load(self.layout.settings_file)
+        url = database_url or self.settings.database_url or f"sqlite:///{self.layout.database}"
+        self.store = Store(url)
+        log.info(
+            "opened library data folder %s (database %s)",
+            self.layout.root,
+            self.store.engine.url.render_as_string(hide_password=True),
+        )
+
+    @property
+    def data_dir(self) -> Path:
+        return self.layout.root
+
+    def save_settings(self) -> None:
+        self.settings.save(self.layout.settings_file)
+
+    def update_settings(self, **changes: object) -> None:
+        """Apply and save setting changes; raises ValueError naming a bad value."""
+        self.settings = self.settings.updated(**changes)
+        self.save_settings()
+
+    def close(self) -> None:
+        self.store.close()

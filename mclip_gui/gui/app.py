@@ -1,0 +1,68 @@
+"""`mclip-gui`: starts the window. Imports neither torch nor a model before the first paint."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from mclip_gui import __version__
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mclip-gui", description="Search your images with CLIP.")
+    parser.add_argument(
+        "folder",
+        nargs="?",
+        type=Path,
+        help="a folder of images to add to the library (scanned recursively)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="the library's data folder (default: the per-user data folder)",
+    )
+    parser.add_argument("--verbose", "-v", action="store_true", help="log debug details")
+    parser.add_argument("--version", action="version", version=f"mclip-gui {__version__}")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+
+    from mclip_gui.core.logs import setup_logging
+
+    log_file = setup_logging(args.verbose)
+    log.info("mclip-gui %s starting; log file %s", __version__, log_file)
+    if args.folder is not None and not args.folder.is_dir():
+        print(f"mclip-gui: error: {args.folder} is not a folder", file=sys.stderr)
+        return 2
+
+    from PySide6.QtWidgets import QApplication
+
+    from mclip_gui.core.library import Library
+    from mclip_gui.gui.errors import ErrorReporter
+    from mclip_gui.gui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("mclip-gui")
+    app.setOrganizationName("mclip-gui")
+    errors = ErrorReporter()
+    errors.install()
+    library = Library(args.data_dir)
+    window = MainWindow(library, errors=errors)
+    window.show()
+    if args.folder is not None:
+        window.folder_dropped.emit(args.folder.resolve())
+    code = app.exec()
+    library.close()
+    return int(code)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,164 @@
+"""The main window: one tab per page, a menu bar, and a status bar with job progress."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QTabWidget,
+    QWidget,
+)
+
+from mclip_gui.core.jobs import Progress
+from mclip_gui.core.library import Library
+from mclip_gui.gui.errors import ErrorReporter
+from mclip_gui.gui.jobs import Job, JobRunner
+
+log = logging.getLogger(__name__)
+
+# Each module has `create_page(window) -> (title, QWidget)`; order is the tab order.
+PAGE_MODULES: tuple[str, ...] = ()
+
+
+class MainWindow(QMainWindow):
+    """Hosts the pages. Pages reach the library, the job runner and the menus through it."""
+
+    folder_dropped = Signal(Path)  # a folder to import (menu, drag and drop, command line)
+    status_changed = Signal()  # something changed the library's counts
+
+    def __init__(
+        self, library: Library, runner: JobRunner | None = None, errors: ErrorReporter | None = None
+    ):
+        super().__init__()
+        self.library = library
+        self.runner = runner or JobRunner()
+        self.errors = errors or ErrorReporter(self)
+        self.errors.parent_widget = self
+        self.setWindowTitle("mclip-gui")
+        self.resize(1280, 820)
+        self.setAcceptDrops(True)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.setCentralWidget(self.tabs)
+        self.pages: dict[str, QWidget] = {}
+        self._build_menus()
+        self._build_status_bar()
+        self.runner.job_started.connect(self._track_job)
+        for name in PAGE_MODULES:
+            title, page = importlib.import_module(name).create_page(self)
+            self.add_page(name.rsplit(".", 1)[-1], title, page)
+
+    # -- pages and menus -------------------------------------------------------------------
+    def add_page(self, key: str, title: str, page: QWidget) -> None:
+        self.pages[key] = page
+        index = self.tabs.addTab(page, title)
+        if index < 9:
+            action = QAction(self)
+            action.setShortcut(QKeySequence(f"Alt+{index + 1}"))
+            action.triggered.connect(lambda _=False, i=index: self.tabs.setCurrentIndex(i))
+            self.addAction(action)
+
+    def show_page(self, key: str) -> None:
+        self.tabs.setCurrentWidget(self.pages[key])
+
+    def menu(self, title: str) -> QMenu:
+        """The menu bar's menu of that title, created at the end when missing."""
+        for action in self.menuBar().actions():
+            existing = action.menu()
+            if isinstance(existing, QMenu) and existing.title() == title:
+                return existing
+        return self.menuBar().addMenu(title)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menu("&File")
+        self.menu("&Library")
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+
+    # -- status bar and jobs -----------------------------------------------------------------
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.counts_label = QLabel()
+        self.job_label = QLabel()
+        self.job_progress = QProgressBar()
+        self.job_progress.setMaximumWidth(240)
+        self.job_cancel = QPushButton("Cancel")
+        self.job_cancel.setToolTip("Stop the running job (Esc)")
+        self.job_cancel.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        bar.addWidget(self.counts_label, 1)
+        bar.addPermanentWidget(self.job_label)
+        bar.addPermanentWidget(self.job_progress)
+        bar.addPermanentWidget(self.job_cancel)
+        self._current_job: Job | None = None
+        self.job_cancel.clicked.connect(self._cancel_current)
+        self._set_job_widgets_visible(False)
+
+    def set_counts(self, text: str) -> None:
+        self.counts_label.setText(text)
+
+    def _set_job_widgets_visible(self, visible: bool) -> None:
+        for widget in (self.job_label, self.job_progress, self.job_cancel):
+            widget.setVisible(visible)
+
+    def _track_job(self, job: Job) -> None:
+        self._current_job = job
+        self.job_label.setText(job.name)
+        self.job_progress.setRange(0, 0)
+        self._set_job_widgets_visible(True)
+        job.progress.connect(lambda p, j=job: self._on_progress(j, p))
+        job.finished.connect(lambda j=job: self._on_finished(j))
+        job.failed.connect(lambda e, tb: self.errors.show_exception(e, tb))
+
+    def _on_progress(self, job: Job, p: Progress) -> None:
+        if job is not self._current_job:
+            return
+        if p.total > 0:
+            self.job_progress.setRange(0, p.total)
+            self.job_progress.setValue(min(p.done, p.total))
+        eta = f", {p.eta_s:.0f} s left" if p.eta_s is not None else ""
+        message = f": {p.message}" if p.message else ""
+        self.job_label.setText(f"{job.name}{message}{eta}")
+
+    def _on_finished(self, job: Job) -> None:
+        if job is not self._current_job:
+            return
+        remaining = [j for j in self.runner.active if j is not job and j.running]
+        if remaining:
+            self._track_job(remaining[-1])
+            return
+        self._current_job = None
+        self._set_job_widgets_visible(False)
+
+    def _cancel_current(self) -> None:
+        if self._current_job is not None:
+            self._current_job.cancel()
+            self.job_label.setText(f"{self._current_job.name}: cancelling…")
+
+    # -- drag and drop -----------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        urls = event.mimeData().urls()
+        if urls and all(Path(u.toLocalFile()).is_dir() for u in urls):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        for url in event.mimeData().urls():
+            folder = Path(url.toLocalFile())
+            if folder.is_dir():
+                self.folder_dropped.emit(folder)
+        event.acceptProposedAction()
+
+    def closeEvent(self, event: object) -> None:
+        self.runner.cancel_all()
+        self.runner.wait(10_000)
+        super().closeEvent(event)  # type: ignore[arg-type]
