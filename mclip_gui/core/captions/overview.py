@@ -54,15 +54,14 @@ def compute_overview(library: Library) -> Overview:
     """Read the counts; a few queries, fine for hundreds of thousands of captions."""
     with library.store.session() as s:
         images = _image_states(s)
-        captions = dict(
-            s.execute(select(Caption.state, func.count()).group_by(Caption.state)).tuples().all()
-        )
+        by_state = select(Caption.state, func.count()).group_by(Caption.state)
+        captions = {state: int(count) for state, count in s.execute(by_state)}
         annotators = _annotator_stats(s)
         ratings = _ratings(s)
     alpha, agreement = agreement_of(ratings)
     return Overview(
         images=images,
-        captions={k: int(v) for k, v in captions.items()},
+        captions=captions,
         annotators=annotators,
         agreement_alpha=alpha,
         agreement_captions=len(ratings),
