@@ -1,0 +1,157 @@
+"""Overview screen: images per caption state, work per annotator, agreement between validators.
+
+The counts are computed by a background job when the page is shown or the library changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QEvent, Signal
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mclip_gui.core.captions.overview import IMAGE_STATES, Overview, compute_overview
+from mclip_gui.gui.translations import add_language_menu, ensure_installed
+
+log = logging.getLogger(__name__)
+
+
+class OverviewPage(QWidget):
+    """The overview screen."""
+
+    updated = Signal(object)  # Overview
+
+    def __init__(self, window: Any):
+        super().__init__()
+        self.setObjectName("overviewPage")
+        self.window_ = window
+        self.library = window.library
+        ensure_installed(self.library)
+        add_language_menu(window)
+        self.overview: Overview | None = None
+        self._job: Any = None
+        self._stale = True
+        self._build()
+        self.retranslate()
+        window.status_changed.connect(self._mark_stale)
+
+    def _build(self) -> None:
+        self.state_labels = {state: QLabel() for state in IMAGE_STATES}
+        self.count_labels = {state: QLabel("–") for state in IMAGE_STATES}
+        form = QFormLayout()
+        for state in IMAGE_STATES:
+            self.count_labels[state].setObjectName(f"count_{state}")
+            form.addRow(self.state_labels[state], self.count_labels[state])
+        self.table = QTableWidget(0, 5)
+        self.table.setObjectName("annotatorTable")
+        self.table.verticalHeader().setVisible(False)
+        self.agreement_label = QLabel()
+        self.agreement_label.setObjectName("agreement")
+        self.agreement_label.setWordWrap(True)
+        self.refresh_button = QPushButton()
+        self.refresh_button.clicked.connect(self.refresh)
+        self.images_title = QLabel()
+        self.annotators_title = QLabel()
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.images_title)
+        layout.addLayout(form)
+        layout.addWidget(self.annotators_title)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.agreement_label)
+        layout.addWidget(self.refresh_button)
+
+    def retranslate(self) -> None:
+        names = {
+            "no_caption": self.tr("No caption"),
+            "awaiting_validation": self.tr("Awaiting validation"),
+            "accepted": self.tr("Accepted"),
+            "rejected": self.tr("Rejected (back in the queue)"),
+            "image_problem": self.tr("Image problem"),
+        }
+        for state, label in self.state_labels.items():
+            label.setText(names[state] + ":")
+        self.images_title.setText("<b>" + self.tr("Images") + "</b>")
+        self.annotators_title.setText("<b>" + self.tr("Annotators") + "</b>")
+        self.table.setHorizontalHeaderLabels(
+            [
+                self.tr("Annotator"),
+                self.tr("Captions"),
+                self.tr("Accepted"),
+                self.tr("Rejected"),
+                self.tr("Verdicts given"),
+            ]
+        )
+        self.refresh_button.setText(self.tr("Refresh"))
+        tabs = getattr(self.window_, "tabs", None)
+        if tabs is not None and tabs.indexOf(self) >= 0:
+            tabs.setTabText(tabs.indexOf(self), self.tr("Overview"))
+        if self.overview is not None:
+            self._show(self.overview)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self.refresh()
+
+    def _mark_stale(self) -> None:
+        self._stale = True
+        if self.isVisible():
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Recompute the counts in the background."""
+        if self._job is not None and self._job.running:
+            return
+        self._stale = False
+        library = self.library
+        self._job = self.window_.runner.start(
+            self.tr("Counting captions"), lambda _p, _c: compute_overview(library)
+        )
+        self._job.succeeded.connect(self._show)
+
+    def _show(self, overview: Overview) -> None:
+        self.overview = overview
+        for state, label in self.count_labels.items():
+            label.setText(str(overview.images.get(state, 0)))
+        self.table.setRowCount(len(overview.annotators))
+        for row, stats in enumerate(overview.annotators):
+            values = [stats.name, stats.written, stats.accepted, stats.rejected, stats.verdicts]
+            for column, value in enumerate(values):
+                self.table.setItem(row, column, QTableWidgetItem(str(value)))
+        self.agreement_label.setText(self._agreement_text(overview))
+        self.updated.emit(overview)
+
+    def _agreement_text(self, overview: Overview) -> str:
+        if overview.agreement_alpha is None or overview.percent_agreement is None:
+            return self.tr(
+                "Agreement between validators: not yet known (needs captions with two or more "
+                "verdicts; set verdicts per caption to 2 or more)."
+            )
+        return (
+            self.tr(
+                "Agreement between validators (Krippendorff's alpha, %1 captions): %2; "
+                "%3% of verdict pairs agree."
+            )
+            .replace("%1", str(overview.agreement_captions))
+            .replace("%2", f"{overview.agreement_alpha:.2f}")
+            .replace("%3", f"{100 * overview.percent_agreement:.0f}")
+        )
+
+
+def create_page(window: Any) -> tuple[str, QWidget]:
+    page = OverviewPage(window)
+    return QCoreApplication.translate("OverviewPage", "Overview"), page
