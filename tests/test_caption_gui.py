@@ -321,6 +321,7 @@ def test_screens_switch_to_german_and_back(qtbot: Any, window: MainWindow) -> No
     qtbot.waitUntil(lambda: captions.task_label.text().startswith("Write a search"), timeout=3000)
 
 
+@pytest.mark.slow
 def test_token_preview_with_the_real_tokenizers(
     qtbot: Any, library: Library, images: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -347,6 +348,6 @@ def test_token_preview_with_the_real_tokenizers(
     assert multilingual.startswith("9 pieces (11 of 77 tokens): ▁Lei · chte · ▁Damen")
     assert english_only.startswith("14 pieces (16 of 77 tokens): le · ich · te")
     assert captions.token_warning.text() == (
-        "The caption is longer than the model's context (122 of 77 tokens); "
+        "The caption is longer than the model's context (201 of 77 tokens); "
         "the end will be cut off."
     )
