@@ -85,3 +85,29 @@ def test_import_of_a_missing_file_is_a_clear_error(
     assert capsys.readouterr().err.startswith(
         f"mclip: error: Cannot read {tmp_path / 'nope.tsv'}: No such file or directory"
     )
+
+
+def test_split_command_assigns_and_refuses_after_training(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mclip_gui.core.schema import TrainingRun
+
+    library = Library(data_dir)
+    make_images(library, tmp_path / "p", 12)
+    library.close()
+
+    assert run(data_dir, "captions", "split", "--eval-one-in", "3") == 0
+    first = capsys.readouterr().out
+    library = Library(data_dir)
+    with library.store.session() as s:
+        s.add(TrainingRun(model="tiny", run_dir=str(tmp_path / "run")))
+    library.close()
+    code = run(data_dir, "captions", "split", "--eval-one-in", "4")
+
+    assert first.startswith("eval split set to one image in 3 (12 images assigned)\n")
+    assert "one image in 3 held out: " in first
+    assert code == 2
+    assert capsys.readouterr().err == (
+        "mclip: error: The evaluation split is fixed at one image in 3 since the first training "
+        "run; changing it to one in 4 would move images between train and eval.\n"
+    )

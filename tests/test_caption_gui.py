@@ -332,14 +332,16 @@ def test_token_preview_with_the_real_tokenizers(
     monkeypatch.setenv("MCLIP_TOKENIZER_DIR", str(TOKENIZER_DIR))
     monkeypatch.setattr(caption_page, "tokenizer_loader", caption_page.load_tokenizer_or_reason)
     library.update_settings(annotator="Anna")
-    captions = page(open_window(qtbot, library), "caption_page")
+    window = open_window(qtbot, library)
+    captions = page(window, "caption_page")
     qtbot.waitUntil(lambda: captions.tokenizer is not None, timeout=120_000)
 
     captions.editor.setPlainText("Leichte Damenjacke Frühling Herbst braun")
     multilingual = captions.tokens_label.text()
     library.update_settings(model="ViT-B-32::openai")
-    captions.tokenizer = None
-    captions.load_tokenizer()
+    page(window, "overview_page")
+    page(window, "caption_page")  # showing the page again loads the new model's tokenizer
+    qtbot.waitUntil(lambda: captions.tokenizer_spec == "ViT-B-32::openai", timeout=3000)
     qtbot.waitUntil(lambda: captions.tokenizer is not None, timeout=60_000)
     captions._update_tokens()
     english_only = captions.tokens_label.text()
@@ -350,4 +352,23 @@ def test_token_preview_with_the_real_tokenizers(
     assert captions.token_warning.text() == (
         "The caption is longer than the model's context (201 of 77 tokens); "
         "the end will be cut off."
+    )
+
+
+def test_caption_language_switches_the_rule_set(
+    qtbot: Any, window: MainWindow, library: Library
+) -> None:
+    captions = page(window, "caption_page")
+    qtbot.keyClicks(captions.editor, "this is a red leather jacket for women")
+    assert captions.rules_label.text() == ""
+
+    captions.language_combo.setCurrentIndex(captions.language_combo.findData("en"))
+    # The same image comes back (it has no English caption) with the text kept as its draft.
+    assert captions.editor.toPlainText() == "this is a red leather jacket for women"
+    captions.editor.clear()
+    qtbot.keyClicks(captions.editor, "this is a red leather jacket for women")
+
+    assert library.settings.caption_language == "en"
+    assert captions.rules_label.text() == (
+        'Do not start with "this is": name the product right away.'
     )

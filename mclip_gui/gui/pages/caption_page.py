@@ -23,6 +23,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QImage, QKeySequence, QPixmap, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
+    QComboBox,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
@@ -41,6 +42,7 @@ from mclip_gui.gui.translations import add_language_menu, ensure_installed
 log = logging.getLogger(__name__)
 
 DRAFT_DEBOUNCE_MS = 400
+TOKENIZER_DELAY_MS = 300
 
 
 def load_tokenizer_or_reason(spec: str, library: Any) -> tuple[Any, str]:
@@ -197,13 +199,13 @@ class CaptionPage(QWidget):
         self.item: ImageItem | None = None
         self.tokenizer: Any = None
         self.tokenizer_error = ""
+        self.tokenizer_spec: str | None = None  # the model whose tokenizer is loaded or loading
         self._build()
         self._connect()
         self.retranslate()
         self.switcher.changed.connect(self.start_session)
         if self.switcher.name:
             self.start_session(self.switcher.name)
-        self.load_tokenizer()
 
     # -- layout ------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -213,6 +215,18 @@ class CaptionPage(QWidget):
         left = QVBoxLayout()
         left.addWidget(self.image_view, 1)
         left.addWidget(self.path_label)
+        self.language_label = QLabel()
+        self.language_combo = QComboBox()
+        self.language_combo.setObjectName("captionLanguage")
+        self.language_combo.addItem("Deutsch (de)", "de")
+        self.language_combo.addItem("English (en)", "en")
+        self.language_combo.setCurrentIndex(
+            self.language_combo.findData(self.library.settings.caption_language)
+        )
+        language_row = QHBoxLayout()
+        language_row.addWidget(self.language_label)
+        language_row.addWidget(self.language_combo)
+        language_row.addStretch(1)
         self.task_label = QLabel()
         self.task_label.setObjectName("taskText")
         self.task_label.setWordWrap(True)
@@ -243,6 +257,7 @@ class CaptionPage(QWidget):
         for button in (self.back_button, self.skip_button, self.undo_button, self.submit_button):
             buttons.addWidget(button)
         right = QVBoxLayout()
+        right.addLayout(language_row)
         for widget in (self.task_label, self.editor, self.rules_label):
             right.addWidget(widget)
         right.addWidget(self.tokens_label)
@@ -259,6 +274,7 @@ class CaptionPage(QWidget):
 
     def _connect(self) -> None:
         self.editor.textChanged.connect(self._on_text_changed)
+        self.language_combo.currentIndexChanged.connect(self._on_language)
         self.draft_timer.timeout.connect(self.save_draft)
         self.submit_button.clicked.connect(self.submit)
         self.skip_button.clicked.connect(self.skip)
@@ -286,6 +302,7 @@ class CaptionPage(QWidget):
             )
         )
         self.editor.setPlaceholderText(self.tr("e.g. leichte Damenjacke aus Baumwolle, braun"))
+        self.language_label.setText(self.tr("Caption language:"))
         self.submit_button.setText(self.tr("Submit (Ctrl+Enter)"))
         self.skip_button.setText(self.tr("Skip (Alt+→)"))
         self.back_button.setText(self.tr("Back (Alt+←)"))
@@ -309,6 +326,13 @@ class CaptionPage(QWidget):
         super().showEvent(event)
         # The keys work while focus is inside the page: start in the text box.
         QTimer.singleShot(0, self.editor.setFocus)
+        # Loading a tokenizer imports open_clip and torch: only after the window has painted,
+        # and again when the active model changed since.
+        QTimer.singleShot(TOKENIZER_DELAY_MS, self._ensure_tokenizer)
+
+    def _ensure_tokenizer(self) -> None:
+        if self.tokenizer_spec != self.library.settings.model:
+            self.load_tokenizer()
 
     # -- session and queue -------------------------------------------------------------------
     def start_session(self, name: str) -> None:
@@ -347,6 +371,16 @@ class CaptionPage(QWidget):
         else:
             self.image_view.clear_image(self.tr("No image needs a caption right now."))
         self.path_label.clear()
+
+    def _on_language(self) -> None:
+        """Switch the caption language: its rule set, and the queue of images without one."""
+        language = str(self.language_combo.currentData())
+        if language == self.library.settings.caption_language:
+            return
+        self.library.update_settings(caption_language=language)
+        log.info("caption language set to %s", language)
+        if self.service is not None:
+            self.start_session(self.service.annotator_name)
 
     # -- typing ------------------------------------------------------------------------------
     def _on_text_changed(self) -> None:
@@ -438,12 +472,16 @@ class CaptionPage(QWidget):
     def load_tokenizer(self) -> None:
         """Load the active model's tokenizer in the background (no weights)."""
         spec, library = self.library.settings.model, self.library
+        self.tokenizer_spec = spec
+        self.tokenizer, self.tokenizer_error = None, ""
         job = self.window_.runner.start(
             self.tr("Loading tokenizer"), lambda _p, _c: tokenizer_loader(spec, library)
         )
-        job.succeeded.connect(self._on_tokenizer)
+        job.succeeded.connect(lambda result: self._on_tokenizer(result, spec))
 
-    def _on_tokenizer(self, result: tuple[Any, str]) -> None:
+    def _on_tokenizer(self, result: tuple[Any, str], spec: str) -> None:
+        if spec != self.tokenizer_spec:
+            return  # the model changed while this one loaded
         self.tokenizer, self.tokenizer_error = result
         if self.tokenizer is None:
             log.warning("token preview unavailable: %s", self.tokenizer_error)

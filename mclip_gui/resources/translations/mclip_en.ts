@@ -17,98 +17,103 @@
 <context>
     <name>CaptionPage</name>
     <message>
-        <location filename="../../gui/pages/caption_page.py" line="269" />
+        <location filename="../../gui/pages/caption_page.py" line="300" />
         <source>Write a search query that would find this product: name its type, a guess at its material, where it might be worn, its colour, texture and details.</source>
         <translation>Write a search query that would find this product: name its type, a guess at its material, where it might be worn, its colour, texture and details.</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/caption_page.py" line="273" />
+        <location filename="../../gui/pages/caption_page.py" line="304" />
         <source>e.g. leichte Damenjacke aus Baumwolle, braun</source>
         <translation>e.g. leichte Damenjacke aus Baumwolle, braun</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/caption_page.py" line="274" />
+        <location filename="../../gui/pages/caption_page.py" line="305" />
+        <source>Caption language:</source>
+        <translation>Caption language:</translation>
+    </message>
+    <message>
+        <location filename="../../gui/pages/caption_page.py" line="306" />
         <source>Submit (Ctrl+Enter)</source>
         <translation>Submit (Ctrl+Enter)</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/caption_page.py" line="275" />
+        <location filename="../../gui/pages/caption_page.py" line="307" />
         <source>Skip (Alt+→)</source>
         <translation>Skip (Alt+→)</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/caption_page.py" line="276" />
+        <location filename="../../gui/pages/caption_page.py" line="308" />
         <source>Back (Alt+←)</source>
         <translation>Back (Alt+←)</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/caption_page.py" line="277" />
+        <location filename="../../gui/pages/caption_page.py" line="309" />
         <source>Undo my last caption (Alt+Z)</source>
         <translation>Undo my last caption (Alt+Z)</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/caption_page.py" line="286" />
-        <location filename="../../gui/pages/caption_page.py" line="473" />
+        <location filename="../../gui/pages/caption_page.py" line="318" />
+        <location filename="../../gui/pages/caption_page.py" line="523" />
         <source>Caption</source>
         <translation>Caption</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/caption_page.py" line="317" />
+        <location filename="../../gui/pages/caption_page.py" line="361" />
         <source>You captioned this image already; submitting replaces your caption.</source>
         <translation>You captioned this image already; submitting replaces your caption.</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/caption_page.py" line="326" />
+        <location filename="../../gui/pages/caption_page.py" line="370" />
         <source>Choose an annotator name to start.</source>
         <translation>Choose an annotator name to start.</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/caption_page.py" line="328" />
+        <location filename="../../gui/pages/caption_page.py" line="372" />
         <source>No image needs a caption right now.</source>
         <translation>No image needs a caption right now.</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/caption_page.py" line="368" />
+        <location filename="../../gui/pages/caption_page.py" line="422" />
         <source>Fix the caption first: each message says how.</source>
         <translation>Fix the caption first: each message says how.</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/caption_page.py" line="380" />
+        <location filename="../../gui/pages/caption_page.py" line="434" />
         <source>Caption saved.</source>
         <translation>Caption saved.</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/caption_page.py" line="398" />
+        <location filename="../../gui/pages/caption_page.py" line="452" />
         <source>This is the first image of this session.</source>
         <translation>This is the first image of this session.</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/caption_page.py" line="410" />
+        <location filename="../../gui/pages/caption_page.py" line="464" />
         <source>Nothing to undo: none of your captions is still waiting for validation.</source>
         <translation>Nothing to undo: none of your captions is still waiting for validation.</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/caption_page.py" line="415" />
+        <location filename="../../gui/pages/caption_page.py" line="469" />
         <source>Your last caption was withdrawn; edit and submit it.</source>
         <translation>Your last caption was withdrawn; edit and submit it.</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/caption_page.py" line="431" />
+        <location filename="../../gui/pages/caption_page.py" line="478" />
         <source>Loading tokenizer</source>
         <translation>Loading tokenizer</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/caption_page.py" line="444" />
+        <location filename="../../gui/pages/caption_page.py" line="494" />
         <source>Token preview unavailable: %1</source>
         <translation>Token preview unavailable: %1</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/caption_page.py" line="454" />
+        <location filename="../../gui/pages/caption_page.py" line="504" />
         <source>%1 pieces (%2 of %3 tokens): </source>
         <translation>%1 pieces (%2 of %3 tokens): </translation>
     </message>
     <message>
-        <location filename="../../gui/pages/caption_page.py" line="463" />
+        <location filename="../../gui/pages/caption_page.py" line="513" />
         <source>The caption is longer than the model's context (%1 of %2 tokens); the end will be cut off.</source>
         <translation>The caption is longer than the model's context (%1 of %2 tokens); the end will be cut off.</translation>
     </message>
@@ -116,27 +121,27 @@
 <context>
     <name>CaptionRules</name>
     <message>
-        <location filename="../../gui/pages/caption_page.py" line="146" />
+        <location filename="../../gui/pages/caption_page.py" line="163" />
         <source>The caption is empty.</source>
         <translation>The caption is empty.</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/caption_page.py" line="148" />
+        <location filename="../../gui/pages/caption_page.py" line="165" />
         <source>The caption has only punctuation, no words.</source>
         <translation>The caption has only punctuation, no words.</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/caption_page.py" line="152" />
+        <location filename="../../gui/pages/caption_page.py" line="169" />
         <source>Write at least %1 words (now %2).</source>
         <translation>Write at least %1 words (now %2).</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/caption_page.py" line="155" />
+        <location filename="../../gui/pages/caption_page.py" line="172" />
         <source>Separate words only with a space or ", " (found %1).</source>
         <translation>Separate words only with a space or ", " (found %1).</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/caption_page.py" line="160" />
+        <location filename="../../gui/pages/caption_page.py" line="177" />
         <source>Do not start with "%1": name the product right away.</source>
         <translation>Do not start with "%1": name the product right away.</translation>
     </message>
@@ -144,12 +149,12 @@
 <context>
     <name>ImageView</name>
     <message>
-        <location filename="../../gui/pages/caption_page.py" line="102" />
+        <location filename="../../gui/pages/caption_page.py" line="119" />
         <source>Loading image…</source>
         <translation>Loading image…</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/caption_page.py" line="121" />
+        <location filename="../../gui/pages/caption_page.py" line="138" />
         <source>This image cannot be shown: %1</source>
         <translation>This image cannot be shown: %1</translation>
     </message>
@@ -260,63 +265,63 @@
 <context>
     <name>ValidatePage</name>
     <message>
-        <location filename="../../gui/pages/validate_page.py" line="85" />
+        <location filename="../../gui/pages/validate_page.py" line="86" />
         <source>1  Appropriate</source>
         <translation>1  Appropriate</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/validate_page.py" line="86" />
+        <location filename="../../gui/pages/validate_page.py" line="87" />
         <source>2  Inappropriate</source>
         <translation>2  Inappropriate</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/validate_page.py" line="87" />
+        <location filename="../../gui/pages/validate_page.py" line="88" />
         <source>3  Image failed to load</source>
         <translation>3  Image failed to load</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/validate_page.py" line="91" />
+        <location filename="../../gui/pages/validate_page.py" line="92" />
         <source>Skip (S)</source>
         <translation>Skip (S)</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/validate_page.py" line="94" />
-        <location filename="../../gui/pages/validate_page.py" line="181" />
+        <location filename="../../gui/pages/validate_page.py" line="95" />
+        <location filename="../../gui/pages/validate_page.py" line="183" />
         <source>Validate</source>
         <translation>Validate</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/validate_page.py" line="136" />
+        <location filename="../../gui/pages/validate_page.py" line="138" />
         <source>Choose an annotator name to start.</source>
         <translation>Choose an annotator name to start.</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/validate_page.py" line="138" />
+        <location filename="../../gui/pages/validate_page.py" line="140" />
         <source>No caption needs your verdict right now.</source>
         <translation>No caption needs your verdict right now.</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/validate_page.py" line="144" />
+        <location filename="../../gui/pages/validate_page.py" line="146" />
         <source>Language: %1 · verdicts so far: %2</source>
         <translation>Language: %1 · verdicts so far: %2</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/validate_page.py" line="160" />
+        <location filename="../../gui/pages/validate_page.py" line="162" />
         <source>Verdict saved; the caption waits for more verdicts.</source>
         <translation>Verdict saved; the caption waits for more verdicts.</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/validate_page.py" line="161" />
+        <location filename="../../gui/pages/validate_page.py" line="163" />
         <source>Verdict saved; the caption is accepted.</source>
         <translation>Verdict saved; the caption is accepted.</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/validate_page.py" line="163" />
+        <location filename="../../gui/pages/validate_page.py" line="165" />
         <source>Verdict saved; the caption is rejected and the image is back in the caption queue.</source>
         <translation>Verdict saved; the caption is rejected and the image is back in the caption queue.</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/validate_page.py" line="165" />
+        <location filename="../../gui/pages/validate_page.py" line="167" />
         <source>Verdict saved; the image is flagged as a problem.</source>
         <translation>Verdict saved; the image is flagged as a problem.</translation>
     </message>
