@@ -167,5 +167,5 @@ def annotator_switcher(window: QWidget) -> AnnotatorSwitcher:
     if switcher is None:
         switcher = AnnotatorSwitcher(window, window.library)  # type: ignore[attr-defined]
         window.annotator_switcher = switcher  # type: ignore[attr-defined]
-        QTimer.singleShot(0, switcher.ask_on_first_start)
+        QTimer.singleShot(0, switcher, switcher.ask_on_first_start)
     return switcher

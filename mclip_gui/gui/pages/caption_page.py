@@ -325,13 +325,13 @@ class CaptionPage(QWidget):
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
         # The keys work while focus is inside the page: start in the text box.
-        QTimer.singleShot(0, self.editor.setFocus)
+        QTimer.singleShot(0, self.editor, self.editor.setFocus)
         # Loading a tokenizer imports open_clip and torch: only after the window has painted,
         # and again when the active model changed since.
-        QTimer.singleShot(TOKENIZER_DELAY_MS, self._ensure_tokenizer)
+        QTimer.singleShot(TOKENIZER_DELAY_MS, self, self._ensure_tokenizer)
 
     def _ensure_tokenizer(self) -> None:
-        if self.tokenizer_spec != self.library.settings.model:
+        if self.isVisible() and self.tokenizer_spec != self.library.settings.model:
             self.load_tokenizer()
 
     # -- session and queue -------------------------------------------------------------------

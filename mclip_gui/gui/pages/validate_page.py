@@ -115,7 +115,7 @@ class ValidatePage(QWidget):
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
         self.refresh()
-        QTimer.singleShot(0, self.setFocus)
+        QTimer.singleShot(0, self, self.setFocus)
 
     def show_item(self, item: ValidationItem | None) -> None:
         self.item = item
