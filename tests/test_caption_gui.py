@@ -165,16 +165,16 @@ def test_half_typed_caption_is_saved_as_a_draft_and_restored(
     def draft_saved() -> None:
         with library.store.session() as s:
             draft = s.scalar(select(Draft.text))
-        assert draft == "rote Leder"
+        assert draft == "rote Leder"  # saved while typing, after a short pause
 
     qtbot.waitUntil(draft_saved, timeout=3000)
-    captions.service.close()  # as when the app closes: the claim is given back
-    window.close()
+    qtbot.keyClicks(captions.editor, "jacke")
+    window.close()  # saves the last keystrokes at once and gives back the claim
 
     again = open_window(qtbot, library)
     restored = page(again, "caption_page")
     assert restored.item.image_id == images[0]
-    assert restored.editor.toPlainText() == "rote Leder"
+    assert restored.editor.toPlainText() == "rote Lederjacke"
 
 
 def test_two_windows_on_one_database_show_different_images(

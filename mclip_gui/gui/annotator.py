@@ -77,6 +77,7 @@ class AnnotatorSwitcher(QObject):
     """The toolbar combo of annotators plus "Add annotator…"; emits `changed(name)`."""
 
     changed = Signal(str)
+    closing = Signal()  # the window is closing: pages save drafts and give back claims
 
     def __init__(self, window: QWidget, library: Library):
         super().__init__(window)
@@ -95,6 +96,7 @@ class AnnotatorSwitcher(QObject):
         window.addToolBar(self.toolbar)  # type: ignore[attr-defined]
         self.combo.activated.connect(self._on_activated)
         self.toolbar.installEventFilter(self)
+        window.installEventFilter(self)
         self._fill()
         self.retranslate()
 
@@ -154,7 +156,10 @@ class AnnotatorSwitcher(QObject):
         self._fill()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.LanguageChange:
+        if watched is self.window and event.type() == QEvent.Type.Close:
+            self.closing.emit()
+            return False
+        if watched is self.toolbar and event.type() == QEvent.Type.LanguageChange:
             self.retranslate()
             if self.dialog is not None:
                 self.dialog.retranslate()

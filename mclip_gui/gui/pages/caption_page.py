@@ -204,6 +204,7 @@ class CaptionPage(QWidget):
         self._connect()
         self.retranslate()
         self.switcher.changed.connect(self.start_session)
+        self.switcher.closing.connect(self.end_session)
         if self.switcher.name:
             self.start_session(self.switcher.name)
 
@@ -342,6 +343,12 @@ class CaptionPage(QWidget):
             self.service.close()
         self.service = CaptionService(self.library, name, f"{self.switcher.session_id}-caption")
         self.show_item(self.service.next_image())
+
+    def end_session(self) -> None:
+        """Save the text typed last and give back this page's claims (the window closes)."""
+        self.flush_draft()
+        if self.service is not None:
+            self.service.close()
 
     def show_item(self, item: ImageItem | None) -> None:
         self.item = item

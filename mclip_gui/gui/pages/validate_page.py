@@ -42,6 +42,7 @@ class ValidatePage(QWidget):
         self._build()
         self.retranslate()
         self.switcher.changed.connect(self.start_session)
+        self.switcher.closing.connect(self.end_session)
         if self.switcher.name:
             self.start_session(self.switcher.name)
 
@@ -106,6 +107,11 @@ class ValidatePage(QWidget):
             self.service.close()
         self.service = CaptionService(self.library, name, f"{self.switcher.session_id}-validate")
         self.show_item(self.service.next_caption_to_validate())
+
+    def end_session(self) -> None:
+        """Give back this page's claim (the window closes)."""
+        if self.service is not None:
+            self.service.close()
 
     def refresh(self) -> None:
         """Serve a caption when none is shown (new captions may have arrived)."""
