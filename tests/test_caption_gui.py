@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from sqlalchemy import select
 
+from mclip_gui.core.captions.io import ImportOptions
 from mclip_gui.core.captions.service import CaptionService, captions_for_image
 from mclip_gui.core.library import Library
 from mclip_gui.core.schema import Caption, Draft, Image
@@ -372,3 +373,32 @@ def test_caption_language_switches_the_rule_set(
     assert captions.rules_label.text() == (
         'Do not start with "this is": name the product right away.'
     )
+
+
+def test_import_and_export_from_the_library_menu(
+    qtbot: Any, window: MainWindow, library: Library, tmp_path: Path
+) -> None:
+    overview = page(window, "overview_page")
+    source = tmp_path / "queries.tsv"
+    source.write_text(
+        "image\tEnglish query\tGerman query\n"
+        "https://x.example/product_0001.png\tred wool scarf for women with fringes\t"
+        "roter Wollschal mit Fransen für Damen, Winter\n"
+        "https://x.example/elsewhere.png\tblue jeans\tblaue Jeans\n",
+        encoding="utf-8",
+    )
+    actions = [a.text() for a in window.menu("&Library").actions()]
+    assert "Import captions…" in actions and "Export captions…" in actions
+
+    job = overview.import_file(source, ImportOptions())
+    qtbot.waitUntil(lambda: overview.message_box is not None and not job.running, timeout=5000)
+    imported_text = overview.message_box.text()
+    exported = tmp_path / "out.tsv"
+    overview.export_file(exported, "toloka")
+    qtbot.waitUntil(lambda: overview.message_box.text() != imported_text, timeout=5000)
+
+    assert overview.last_report is not None and overview.last_report.imported == 2
+    assert imported_text.startswith("queries.tsv (toloka): 2 rows, 2 captions imported")
+    assert "1 rows name no image in the library (1 file names): elsewhere.png" in imported_text
+    assert overview.message_box.text() == f"2 captions written to {exported}"
+    assert "roter Wollschal mit Fransen für Damen, Winter" in exported.read_text(encoding="utf-8")

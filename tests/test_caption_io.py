@@ -125,7 +125,7 @@ def test_missing_columns_are_named(library: Library, tmp_path: Path) -> None:
 
     assert str(caught.value) == (
         "The file has no column image, caption (columns: file, text); "
-        "name the right ones with --image-column and --text-column."
+        "name the right ones with --image-column, --text-column and --language-column."
     )
 
 

@@ -6,12 +6,16 @@ The counts are computed by a background job when the page is shown or the librar
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QEvent, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
+    QFileDialog,
     QFormLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -19,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mclip_gui.core.captions.io import ImportOptions, ImportReport, export_captions, import_captions
 from mclip_gui.core.captions.overview import IMAGE_STATES, Overview, compute_overview
 from mclip_gui.gui.translations import add_language_menu, ensure_installed
 
@@ -40,7 +45,10 @@ class OverviewPage(QWidget):
         self.overview: Overview | None = None
         self._job: Any = None
         self._stale = True
+        self.last_report: ImportReport | None = None
+        self.message_box: QMessageBox | None = None
         self._build()
+        self._add_actions(window)
         self.retranslate()
         window.status_changed.connect(self._mark_stale)
 
@@ -69,7 +77,18 @@ class OverviewPage(QWidget):
         layout.addWidget(self.agreement_label)
         layout.addWidget(self.refresh_button)
 
+    def _add_actions(self, window: Any) -> None:
+        menu = window.menu("&Library")
+        self.import_action = QAction(self)
+        self.import_action.triggered.connect(self._choose_import)
+        self.export_action = QAction(self)
+        self.export_action.triggered.connect(self._choose_export)
+        menu.addAction(self.import_action)
+        menu.addAction(self.export_action)
+
     def retranslate(self) -> None:
+        self.import_action.setText(self.tr("Import captions…"))
+        self.export_action.setText(self.tr("Export captions…"))
         names = {
             "no_caption": self.tr("No caption"),
             "awaiting_validation": self.tr("Awaiting validation"),
@@ -150,6 +169,70 @@ class OverviewPage(QWidget):
             .replace("%2", f"{overview.agreement_alpha:.2f}")
             .replace("%3", f"{100 * overview.percent_agreement:.0f}")
         )
+
+    # -- import and export -------------------------------------------------------------------
+    def _choose_import(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            self.tr("Import captions"),
+            "",
+            self.tr("Caption files (*.tsv *.csv *.jsonl);;All files (*)"),
+        )
+        if path:
+            language = self.library.settings.caption_language
+            self.import_file(Path(path), ImportOptions(language=language))
+
+    def import_file(self, path: Path, options: ImportOptions) -> Any:
+        """Import in the background (Toloka TSV, or CSV/TSV/JSONL with image and caption
+        columns; other column names need `mclip captions import`); shows the report."""
+        library = self.library
+        job = self.window_.runner.start(
+            self.tr("Importing captions"),
+            lambda progress, cancel: import_captions(library, path, options, progress, cancel),
+        )
+        job.succeeded.connect(self._on_imported)
+        return job
+
+    def _on_imported(self, report: ImportReport) -> None:
+        self.last_report = report
+        self.window_.status_changed.emit()
+        self._message(self.tr("Captions imported"), "\n".join(report.summary_lines()))
+
+    def _choose_export(self) -> None:
+        filters = {
+            self.tr("CSV, all captions (*.csv)"): "csv",
+            self.tr("JSONL, all captions (*.jsonl)"): "jsonl",
+            self.tr("open_clip training CSV, accepted train captions (*.csv)"): "openclip",
+            self.tr("Toloka TSV (*.tsv)"): "toloka",
+        }
+        path, chosen = QFileDialog.getSaveFileName(
+            self, self.tr("Export captions"), "", ";;".join(filters)
+        )
+        if path:
+            self.export_file(Path(path), filters.get(chosen, "csv"))
+
+    def export_file(self, path: Path, fmt: str) -> Any:
+        """Export in the background; shows how many captions were written."""
+        library = self.library
+        job = self.window_.runner.start(
+            self.tr("Exporting captions"), lambda _p, _c: export_captions(library, path, fmt)
+        )
+        job.succeeded.connect(
+            lambda count: self._message(
+                self.tr("Captions exported"),
+                self.tr("%1 captions written to %2")
+                .replace("%1", str(count))
+                .replace("%2", str(path)),
+            )
+        )
+        return job
+
+    def _message(self, title: str, text: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Information, title, text, parent=self)
+        box.setObjectName("captionsMessage")
+        box.setModal(False)
+        box.show()
+        self.message_box = box
 
 
 def create_page(window: Any) -> tuple[str, QWidget]:
