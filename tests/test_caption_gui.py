@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from mclip_gui.core.captions.io import ImportOptions
 from mclip_gui.core.captions.service import CaptionService, captions_for_image
+from mclip_gui.core.captions.split import split_for_hash
 from mclip_gui.core.library import Library
 from mclip_gui.core.schema import Caption, Draft, Image
 from mclip_gui.gui import translations
@@ -301,6 +302,12 @@ def test_overview_page_counts(qtbot: Any, library: Library, images: list[int]) -
     assert overview.table.item(0, 0).text() == "Anna"
     assert overview.table.item(0, 1).text() == "2"
     assert overview.agreement_label.text().startswith("Agreement between validators: not yet")
+    with library.store.session() as s:
+        hashes = list(s.scalars(select(Image.content_hash)))
+    held_out = [split_for_hash(str(h), 6) for h in hashes].count("eval")
+    assert overview.split_label.text() == (
+        f"Split: {4 - held_out} train, {held_out} eval images (one in 6 held out for evaluation)."
+    )
 
 
 def test_screens_switch_to_german_and_back(qtbot: Any, window: MainWindow) -> None:

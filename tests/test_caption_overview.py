@@ -54,6 +54,7 @@ def test_overview_counts_images_captions_and_annotators(library: Library, tmp_pa
     assert overview.agreement_captions == 3
     assert overview.agreement_alpha == pytest.approx(1.0)
     assert overview.percent_agreement == pytest.approx(1.0)
+    assert overview.splits == {"unassigned": 6}
 
 
 def test_agreement_matches_a_hand_computed_krippendorff_alpha() -> None:

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mclip_gui.core.captions.service import VERDICTS
+from mclip_gui.core.captions.split import eval_one_in, split_counts
 from mclip_gui.core.library import Library
 from mclip_gui.core.schema import Annotator, Caption, Image, Verdict
 
@@ -48,6 +49,8 @@ class Overview:
     agreement_alpha: float | None = None
     agreement_captions: int = 0  # captions with 2+ verdicts
     percent_agreement: float | None = None
+    splits: dict[str, int] = field(default_factory=dict)  # train, eval, unassigned
+    eval_one_in: int = 6
 
 
 def compute_overview(library: Library) -> Overview:
@@ -59,7 +62,10 @@ def compute_overview(library: Library) -> Overview:
         annotators = _annotator_stats(s)
         ratings = _ratings(s)
     alpha, agreement = agreement_of(ratings)
+    splits = {str(name or "unassigned"): count for name, count in split_counts(library).items()}
     return Overview(
+        splits=splits,
+        eval_one_in=eval_one_in(library),
         images=images,
         captions=captions,
         annotators=annotators,

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from mclip_gui.core.captions.io import ImportOptions, ImportReport, export_captions, import_captions
 from mclip_gui.core.captions.overview import IMAGE_STATES, Overview, compute_overview
+from mclip_gui.core.captions.split import ensure_splits
 from mclip_gui.gui.translations import add_language_menu, ensure_installed
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,8 @@ class OverviewPage(QWidget):
         self.table = QTableWidget(0, 5)
         self.table.setObjectName("annotatorTable")
         self.table.verticalHeader().setVisible(False)
+        self.split_label = QLabel()
+        self.split_label.setObjectName("splitCounts")
         self.agreement_label = QLabel()
         self.agreement_label.setObjectName("agreement")
         self.agreement_label.setWordWrap(True)
@@ -75,6 +78,7 @@ class OverviewPage(QWidget):
         layout.addWidget(self.annotators_title)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.agreement_label)
+        layout.addWidget(self.split_label)
         layout.addWidget(self.refresh_button)
 
     def _add_actions(self, window: Any) -> None:
@@ -138,7 +142,7 @@ class OverviewPage(QWidget):
         self._stale = False
         library = self.library
         self._job = self.window_.runner.start(
-            self.tr("Counting captions"), lambda _p, _c: compute_overview(library)
+            self.tr("Counting captions"), lambda _p, _c: _assign_and_count(library)
         )
         self._job.succeeded.connect(self._show)
 
@@ -152,6 +156,12 @@ class OverviewPage(QWidget):
             for column, value in enumerate(values):
                 self.table.setItem(row, column, QTableWidgetItem(str(value)))
         self.agreement_label.setText(self._agreement_text(overview))
+        self.split_label.setText(
+            self.tr("Split: %1 train, %2 eval images (one in %3 held out for evaluation).")
+            .replace("%1", str(overview.splits.get("train", 0)))
+            .replace("%2", str(overview.splits.get("eval", 0)))
+            .replace("%3", str(overview.eval_one_in))
+        )
         self.updated.emit(overview)
 
     def _agreement_text(self, overview: Overview) -> str:
@@ -233,6 +243,12 @@ class OverviewPage(QWidget):
         box.setModal(False)
         box.show()
         self.message_box = box
+
+
+def _assign_and_count(library: Any) -> Overview:
+    # New images (added by the importer) get their split here, so the counts are complete.
+    ensure_splits(library)
+    return compute_overview(library)
 
 
 def create_page(window: Any) -> tuple[str, QWidget]:

@@ -180,154 +180,159 @@
 <context>
     <name>OverviewPage</name>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="90" />
+        <location filename="../../gui/pages/overview_page.py" line="93" />
         <source>Import captions…</source>
         <translation>Beschreibungen importieren…</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="91" />
+        <location filename="../../gui/pages/overview_page.py" line="94" />
         <source>Export captions…</source>
         <translation>Beschreibungen exportieren…</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="93" />
+        <location filename="../../gui/pages/overview_page.py" line="96" />
         <source>No caption</source>
         <translation>Keine Beschreibung</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="94" />
+        <location filename="../../gui/pages/overview_page.py" line="97" />
         <source>Awaiting validation</source>
         <translation>Wartet auf Prüfung</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="95" />
-        <location filename="../../gui/pages/overview_page.py" line="107" />
+        <location filename="../../gui/pages/overview_page.py" line="98" />
+        <location filename="../../gui/pages/overview_page.py" line="110" />
         <source>Accepted</source>
         <translation>Angenommen</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="96" />
+        <location filename="../../gui/pages/overview_page.py" line="99" />
         <source>Rejected (back in the queue)</source>
         <translation>Abgelehnt (wieder in der Warteschlange)</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="97" />
+        <location filename="../../gui/pages/overview_page.py" line="100" />
         <source>Image problem</source>
         <translation>Bildproblem</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="101" />
+        <location filename="../../gui/pages/overview_page.py" line="104" />
         <source>Images</source>
         <translation>Bilder</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="102" />
+        <location filename="../../gui/pages/overview_page.py" line="105" />
         <source>Annotators</source>
         <translation>Personen</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="105" />
+        <location filename="../../gui/pages/overview_page.py" line="108" />
         <source>Annotator</source>
         <translation>Person</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="106" />
+        <location filename="../../gui/pages/overview_page.py" line="109" />
         <source>Captions</source>
         <translation>Beschreibungen</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="108" />
+        <location filename="../../gui/pages/overview_page.py" line="111" />
         <source>Rejected</source>
         <translation>Abgelehnt</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="109" />
+        <location filename="../../gui/pages/overview_page.py" line="112" />
         <source>Verdicts given</source>
         <translation>Abgegebene Urteile</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="112" />
+        <location filename="../../gui/pages/overview_page.py" line="115" />
         <source>Refresh</source>
         <translation>Aktualisieren</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="115" />
-        <location filename="../../gui/pages/overview_page.py" line="240" />
+        <location filename="../../gui/pages/overview_page.py" line="118" />
+        <location filename="../../gui/pages/overview_page.py" line="249" />
         <source>Overview</source>
         <translation>Übersicht</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="141" />
+        <location filename="../../gui/pages/overview_page.py" line="144" />
         <source>Counting captions</source>
         <translation>Beschreibungen werden gezählt</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="160" />
+        <location filename="../../gui/pages/overview_page.py" line="159" />
+        <source>Split: %1 train, %2 eval images (one in %3 held out for evaluation).</source>
+        <translation>Aufteilung: %1 Trainings-, %2 Evaluationsbilder (eines von %3 für die Evaluation zurückgehalten).</translation>
+    </message>
+    <message>
+        <location filename="../../gui/pages/overview_page.py" line="169" />
         <source>Agreement between validators: not yet known (needs captions with two or more verdicts; set verdicts per caption to 2 or more).</source>
         <translation>Übereinstimmung der Prüfenden: noch unbekannt (braucht Beschreibungen mit zwei oder mehr Urteilen; Urteile pro Beschreibung auf 2 oder mehr stellen).</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="165" />
+        <location filename="../../gui/pages/overview_page.py" line="174" />
         <source>Agreement between validators (Krippendorff's alpha, %1 captions): %2; %3% of verdict pairs agree.</source>
         <translation>Übereinstimmung der Prüfenden (Krippendorffs Alpha, %1 Beschreibungen): %2; %3 % der Urteilspaare stimmen überein.</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="177" />
+        <location filename="../../gui/pages/overview_page.py" line="186" />
         <source>Import captions</source>
         <translation>Beschreibungen importieren</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="179" />
+        <location filename="../../gui/pages/overview_page.py" line="188" />
         <source>Caption files (*.tsv *.csv *.jsonl);;All files (*)</source>
         <translation>Beschreibungsdateien (*.tsv *.csv *.jsonl);;Alle Dateien (*)</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="190" />
+        <location filename="../../gui/pages/overview_page.py" line="199" />
         <source>Importing captions</source>
         <translation>Beschreibungen werden importiert</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="199" />
+        <location filename="../../gui/pages/overview_page.py" line="208" />
         <source>Captions imported</source>
         <translation>Beschreibungen importiert</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="203" />
+        <location filename="../../gui/pages/overview_page.py" line="212" />
         <source>CSV, all captions (*.csv)</source>
         <translation>CSV, alle Beschreibungen (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="204" />
+        <location filename="../../gui/pages/overview_page.py" line="213" />
         <source>JSONL, all captions (*.jsonl)</source>
         <translation>JSONL, alle Beschreibungen (*.jsonl)</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="205" />
+        <location filename="../../gui/pages/overview_page.py" line="214" />
         <source>open_clip training CSV, accepted train captions (*.csv)</source>
         <translation>open_clip-Trainings-CSV, angenommene Beschreibungen des Trainingsteils (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="206" />
+        <location filename="../../gui/pages/overview_page.py" line="215" />
         <source>Toloka TSV (*.tsv)</source>
         <translation>Toloka-TSV (*.tsv)</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="209" />
+        <location filename="../../gui/pages/overview_page.py" line="218" />
         <source>Export captions</source>
         <translation>Beschreibungen exportieren</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="218" />
+        <location filename="../../gui/pages/overview_page.py" line="227" />
         <source>Exporting captions</source>
         <translation>Beschreibungen werden exportiert</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="222" />
+        <location filename="../../gui/pages/overview_page.py" line="231" />
         <source>Captions exported</source>
         <translation>Beschreibungen exportiert</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="223" />
+        <location filename="../../gui/pages/overview_page.py" line="232" />
         <source>%1 captions written to %2</source>
         <translation>%1 Beschreibungen nach %2 geschrieben</translation>
     </message>

@@ -180,154 +180,159 @@
 <context>
     <name>OverviewPage</name>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="90" />
+        <location filename="../../gui/pages/overview_page.py" line="93" />
         <source>Import captions…</source>
         <translation>Import captions…</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="91" />
+        <location filename="../../gui/pages/overview_page.py" line="94" />
         <source>Export captions…</source>
         <translation>Export captions…</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="93" />
+        <location filename="../../gui/pages/overview_page.py" line="96" />
         <source>No caption</source>
         <translation>No caption</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="94" />
+        <location filename="../../gui/pages/overview_page.py" line="97" />
         <source>Awaiting validation</source>
         <translation>Awaiting validation</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="95" />
-        <location filename="../../gui/pages/overview_page.py" line="107" />
+        <location filename="../../gui/pages/overview_page.py" line="98" />
+        <location filename="../../gui/pages/overview_page.py" line="110" />
         <source>Accepted</source>
         <translation>Accepted</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="96" />
+        <location filename="../../gui/pages/overview_page.py" line="99" />
         <source>Rejected (back in the queue)</source>
         <translation>Rejected (back in the queue)</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="97" />
+        <location filename="../../gui/pages/overview_page.py" line="100" />
         <source>Image problem</source>
         <translation>Image problem</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="101" />
+        <location filename="../../gui/pages/overview_page.py" line="104" />
         <source>Images</source>
         <translation>Images</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="102" />
+        <location filename="../../gui/pages/overview_page.py" line="105" />
         <source>Annotators</source>
         <translation>Annotators</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="105" />
+        <location filename="../../gui/pages/overview_page.py" line="108" />
         <source>Annotator</source>
         <translation>Annotator</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="106" />
+        <location filename="../../gui/pages/overview_page.py" line="109" />
         <source>Captions</source>
         <translation>Captions</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="108" />
+        <location filename="../../gui/pages/overview_page.py" line="111" />
         <source>Rejected</source>
         <translation>Rejected</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="109" />
+        <location filename="../../gui/pages/overview_page.py" line="112" />
         <source>Verdicts given</source>
         <translation>Verdicts given</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="112" />
+        <location filename="../../gui/pages/overview_page.py" line="115" />
         <source>Refresh</source>
         <translation>Refresh</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="115" />
-        <location filename="../../gui/pages/overview_page.py" line="240" />
+        <location filename="../../gui/pages/overview_page.py" line="118" />
+        <location filename="../../gui/pages/overview_page.py" line="249" />
         <source>Overview</source>
         <translation>Overview</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="141" />
+        <location filename="../../gui/pages/overview_page.py" line="144" />
         <source>Counting captions</source>
         <translation>Counting captions</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="160" />
+        <location filename="../../gui/pages/overview_page.py" line="159" />
+        <source>Split: %1 train, %2 eval images (one in %3 held out for evaluation).</source>
+        <translation>Split: %1 train, %2 eval images (one in %3 held out for evaluation).</translation>
+    </message>
+    <message>
+        <location filename="../../gui/pages/overview_page.py" line="169" />
         <source>Agreement between validators: not yet known (needs captions with two or more verdicts; set verdicts per caption to 2 or more).</source>
         <translation>Agreement between validators: not yet known (needs captions with two or more verdicts; set verdicts per caption to 2 or more).</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="165" />
+        <location filename="../../gui/pages/overview_page.py" line="174" />
         <source>Agreement between validators (Krippendorff's alpha, %1 captions): %2; %3% of verdict pairs agree.</source>
         <translation>Agreement between validators (Krippendorff's alpha, %1 captions): %2; %3% of verdict pairs agree.</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="177" />
+        <location filename="../../gui/pages/overview_page.py" line="186" />
         <source>Import captions</source>
         <translation>Import captions</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="179" />
+        <location filename="../../gui/pages/overview_page.py" line="188" />
         <source>Caption files (*.tsv *.csv *.jsonl);;All files (*)</source>
         <translation>Caption files (*.tsv *.csv *.jsonl);;All files (*)</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="190" />
+        <location filename="../../gui/pages/overview_page.py" line="199" />
         <source>Importing captions</source>
         <translation>Importing captions</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="199" />
+        <location filename="../../gui/pages/overview_page.py" line="208" />
         <source>Captions imported</source>
         <translation>Captions imported</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="203" />
+        <location filename="../../gui/pages/overview_page.py" line="212" />
         <source>CSV, all captions (*.csv)</source>
         <translation>CSV, all captions (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="204" />
+        <location filename="../../gui/pages/overview_page.py" line="213" />
         <source>JSONL, all captions (*.jsonl)</source>
         <translation>JSONL, all captions (*.jsonl)</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="205" />
+        <location filename="../../gui/pages/overview_page.py" line="214" />
         <source>open_clip training CSV, accepted train captions (*.csv)</source>
         <translation>open_clip training CSV, accepted train captions (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="206" />
+        <location filename="../../gui/pages/overview_page.py" line="215" />
         <source>Toloka TSV (*.tsv)</source>
         <translation>Toloka TSV (*.tsv)</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="209" />
+        <location filename="../../gui/pages/overview_page.py" line="218" />
         <source>Export captions</source>
         <translation>Export captions</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="218" />
+        <location filename="../../gui/pages/overview_page.py" line="227" />
         <source>Exporting captions</source>
         <translation>Exporting captions</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="222" />
+        <location filename="../../gui/pages/overview_page.py" line="231" />
         <source>Captions exported</source>
         <translation>Captions exported</translation>
     </message>
     <message>
-        <location filename="../../gui/pages/overview_page.py" line="223" />
+        <location filename="../../gui/pages/overview_page.py" line="232" />
         <source>%1 captions written to %2</source>
         <translation>%1 captions written to %2</translation>
     </message>
