@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path
 
 from PIL import Image as PILImage
@@ -42,3 +43,12 @@ def insert_rows(library: Library, rows: list[dict[str, object]]) -> list[int]:
         query = select(Image.path, Image.id).where(Image.path.in_(paths))
         found = {path: image_id for path, image_id in s.execute(query)}
     return [found[p] for p in paths]
+
+
+def drop_new_log_handlers(before: list[logging.Handler]) -> None:
+    """Remove root handlers `mclip` main() installed, whose stream pytest closes after a test."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if handler not in before and getattr(handler, "_mclip", False):
+            root.removeHandler(handler)
+            handler.close()

@@ -1,10 +1,19 @@
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from caption_fixtures import make_images
+from caption_fixtures import drop_new_log_handlers, make_images
 
 from mclip_gui.cli import main as mclip
 from mclip_gui.core.library import Library
+
+
+@pytest.fixture(autouse=True)
+def log_handlers() -> Iterator[None]:
+    before = list(logging.getLogger().handlers)
+    yield
+    drop_new_log_handlers(before)
 
 
 def run(data_dir: Path, *args: str) -> int:

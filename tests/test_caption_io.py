@@ -1,10 +1,12 @@
 import csv
 import json
+import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from caption_fixtures import insert_rows, make_images
+from caption_fixtures import drop_new_log_handlers, insert_rows, make_images
 from sqlalchemy import func, select
 
 from mclip_gui.cli import main as mclip
@@ -20,6 +22,14 @@ from mclip_gui.core.errors import CaptionError
 from mclip_gui.core.library import Library
 from mclip_gui.core.schema import Caption, Image
 from tests.conftest import shared_data
+
+
+@pytest.fixture(autouse=True)
+def log_handlers() -> Iterator[None]:
+    before = list(logging.getLogger().handlers)
+    yield
+    drop_new_log_handlers(before)
+
 
 TOLOKA = ("toloka-fashion12k-de", "queries_full_dataset.tsv")
 
