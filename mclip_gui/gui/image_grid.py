@@ -286,9 +286,11 @@ class ImageGrid(QListView):
     @classmethod
     def for_library(cls, library: Library, parent: QWidget | None = None) -> ImageGrid:
         """A grid whose thumbnails come from (and are made into) the library's cache."""
-        from mclip_gui.core.thumbnails import ensure_thumbnail
 
         def fetch(item: ImageItem) -> Path:
+            # Imported here, on a worker: Pillow and its plugins are not needed for the first paint.
+            from mclip_gui.core.thumbnails import ensure_thumbnail
+
             assert item.content_hash is not None  # the loader skips items without a hash
             return ensure_thumbnail(library, item.content_hash, Path(item.path))
 
