@@ -146,7 +146,7 @@ def _library_window(data_dir: Path) -> tuple[object, object]:
 
 
 def _bare_list(data_dir: Path) -> tuple[object, object]:
-    from PySide6.QtCore import QStringListModel, QSize
+    from PySide6.QtCore import QSize, QStringListModel
     from PySide6.QtWidgets import QListView
 
     from mclip_gui.core.browse import list_items

@@ -61,9 +61,9 @@ def head_revisions() -> set[str]:
     for script in (MIGRATIONS / "versions").glob("*.py"):
         values = {}
         for node in ast.parse(script.read_text(encoding="utf-8")).body:
-            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-                if node.targets[0].id in ("revision", "down_revision"):
-                    values[node.targets[0].id] = ast.literal_eval(node.value)
+            target = node.targets[0] if isinstance(node, ast.Assign) else None
+            if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
+                values[target.id] = ast.literal_eval(node.value)  # type: ignore[attr-defined]
         revisions.add(values["revision"])
         down = values.get("down_revision")
         parents.update(down if isinstance(down, tuple | list) else [down] if down else [])
