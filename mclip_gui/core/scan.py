@@ -238,8 +238,8 @@ def _is_utf8(path: str) -> bool:
 
 
 def printable(path: str) -> str:
-    """A path safe to print and store, with undecodable bytes shown as escapes."""
-    return path.encode("utf-8", "backslashreplace").decode("utf-8")
+    """A path safe to print and store, with bytes that are not UTF-8 shown as escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def _os_reason(e: OSError, link: bool = False) -> str:
@@ -362,10 +362,10 @@ def import_folder(
     """
     root = _checked_root(folder)
     started = time.monotonic()
-    importer = _Importer(library, root, cancel or CancelToken())
+    cancel = cancel or CancelToken()
     progress(Progress(0, 0, f"listing {root}"))
-    listing = list_image_files(root, exclude=library.data_dir, cancel=importer.cancel)
-    report = importer.run(listing, progress)
+    listing = list_image_files(root, exclude=library.data_dir, cancel=cancel)
+    report = _Importer(library, root, cancel).run(listing, progress)
     report.seconds = time.monotonic() - started
     log.info(
         "imported %s in %.1f s: %d new, %d unchanged, %d moved, %d duplicates, %d unreadable, "
@@ -437,7 +437,7 @@ class _Importer:
             Image.path >= prefix, Image.path < upper
         )
         with self.library.store.session() as s:
-            rows = s.execute(query).tuples().all()
+            rows = s.execute(query).all()
         return {path: PriorRow(id_, size, mtime, state) for id_, path, size, mtime, state in rows}
 
     def _plan(self, files: list[Listed]) -> list[Listed]:
@@ -590,5 +590,5 @@ def list_problems(library: Library) -> list[Problem]:
     """Every image recorded as unreadable, with its reason, sorted by path."""
     query = select(Image.path, Image.reason).where(Image.state == "unreadable").order_by(Image.path)
     with library.store.session() as s:
-        rows = s.execute(query).tuples().all()
+        rows = s.execute(query).all()
     return [Problem(path, reason or "unknown reason") for path, reason in rows]
