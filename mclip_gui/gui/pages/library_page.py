@@ -54,6 +54,9 @@ def import_summary(reports: Sequence[Any]) -> str:
         parts.append(plural(total["duplicates"], "duplicate"))
     if total["missing"]:
         parts.append(f"{total['missing']:,} missing")
+    skipped = sum(len(r.skipped) for r in reports)
+    if skipped:
+        parts.append(f"{skipped:,} skipped")
     return ", ".join(parts)
 
 
@@ -76,6 +79,7 @@ class LibraryPage(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
         self.thumbnail_job: Job | None = None
+        self._refreshes = 0  # number of the latest refresh; only its result is shown
         self.dialogs: list[QWidget] = []  # open non-modal dialogs, kept alive
         self.grid.current_changed.connect(self._on_current)
         self.grid.item_activated.connect(self.open_large_view)
@@ -135,10 +139,14 @@ class LibraryPage(QWidget):
         def read(_progress: ProgressCallback, _cancel: CancelToken) -> tuple[list[ImageItem], str]:
             return list_items(library), counts_text(count_by_state(library))
 
+        self._refreshes += 1
+        number = self._refreshes
         job = self.window_.runner.start("Reading library", read)
-        job.succeeded.connect(self._show_items)
+        job.succeeded.connect(lambda result: self._show_items(number, result))
 
-    def _show_items(self, result: tuple[list[ImageItem], str]) -> None:
+    def _show_items(self, number: int, result: tuple[list[ImageItem], str]) -> None:
+        if number != self._refreshes:
+            return  # an older read finished after a newer one started: its view is stale
         items, counts = result
         current = self.grid.current_item()
         self.grid.set_items(items)
