@@ -282,3 +282,15 @@ def test_rescan_finds_new_files(qtbot, window, tmp_path: Path) -> None:
 
     wait_for_rows(qtbot, page, 3)
     assert window.statusBar().currentMessage() == "Imported 1 image, 2 unchanged"
+
+
+def test_signal_emits_keep_python_reference_counts(qtbot) -> None:
+    # PySide6 6.12.0 released a reference to True on every emit; the grid emits one per
+    # thumbnail, so the window crashed after a few hundred ("deallocating True or False").
+    loader = ThumbnailLoader(lambda item: Path(item.path), 64)
+    before = sys.getrefcount(True)
+
+    for _ in range(100):
+        loader.failed.emit("key", "reason")
+
+    assert sys.getrefcount(True) >= before - 5
