@@ -98,7 +98,7 @@ def test_selecting_an_image_shows_its_facts_and_preview(qtbot, library, tmp_path
 
     page.grid.select_row(1)
 
-    facts = {name: label.text() for name, label in page.detail.facts.items()}
+    facts = {name: label.full_text() for name, label in page.detail.facts.items()}
     assert facts["Path"] == str(paths[1])
     assert facts["Dimensions"] == "64 × 48"
     assert facts["Format"] == "JPEG"
