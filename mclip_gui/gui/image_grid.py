@@ -153,7 +153,15 @@ class _LoaderRunnable(QRunnable):
         self._loader = loader
 
     def run(self) -> None:
+        lower_thread_priority()
         self._loader.work()
+
+
+def lower_thread_priority() -> None:
+    """Let the main thread win the CPU over this worker, so scrolling stays smooth."""
+    from mclip_gui.core.thumbnails import background_priority
+
+    background_priority()
 
 
 class ImageGridModel(QAbstractListModel):

@@ -155,6 +155,9 @@ class LibraryPage(QWidget):
             row = self.grid.grid_model.row_of(current.id)
             if row is not None:
                 self.grid.select_row(row)
+        if number == 1 and items:
+            # Thumbnails an earlier session did not finish (closed mid-job) are made now.
+            self.make_thumbnails()
 
     def import_folder(self, folder: Path) -> Job:
         """Import `folder` as a job; afterwards refresh, summarise and make thumbnails."""
