@@ -56,3 +56,19 @@ def test_window_does_not_import_torch(qtbot, data_dir: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
     assert out.stdout.strip() == "False False"
+
+
+def test_model_dialog_offers_published_models_and_rejects_nonsense(qtbot, library) -> None:
+    from mclip_gui.gui.model_dialog import ModelDialog
+
+    dialog = ModelDialog(library)
+    qtbot.addWidget(dialog)
+    specs = [dialog.list.item(i).data(0x0100) for i in range(dialog.list.count())]
+    assert specs[:2] == ["xlm-roberta-base-ViT-B-32::laion5b_s13b_b90k", "ViT-B-32::openai"]
+    assert "tiny-clip.json" in specs
+
+    dialog.line.setText("no-such-model")
+    dialog.accept()
+
+    assert dialog.result() == 0
+    assert "unknown model 'no-such-model'" in dialog.message.text()

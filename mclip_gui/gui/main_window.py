@@ -91,6 +91,23 @@ class MainWindow(QMainWindow):
         settings_action.setShortcut(QKeySequence.StandardKey.Preferences)
         settings_action.triggered.connect(self.open_settings)
         self.menu("&Edit").addAction(settings_action)
+        model_action = QAction("&Choose model…", self)
+        model_action.setShortcut(QKeySequence("Ctrl+M"))
+        model_action.triggered.connect(self.choose_model)
+        self.menu("&Model").addAction(model_action)
+
+    def choose_model(self) -> None:
+        from mclip_gui.gui.model_dialog import ModelDialog
+
+        dialog = ModelDialog(self.library, self)
+        if dialog.exec() == ModelDialog.DialogCode.Accepted:
+            self.set_model(dialog.chosen())
+
+    def set_model(self, spec: str) -> None:
+        """Make `spec` the active model and tell the pages."""
+        before = self.library.settings
+        self.library.update_settings(model=spec)
+        self.apply_settings_change(before)
 
     def open_settings(self) -> None:
         from mclip_gui.gui.settings_dialog import SettingsDialog
