@@ -6,6 +6,7 @@ config, any file or folder, and building the offline starter model.
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 from pathlib import Path
@@ -122,7 +123,7 @@ class ModelDialog(QDialog):
 
     def _build_starter(self) -> None:
         try:
-            from mclip_gui.core import starter
+            starter = importlib.import_module("mclip_gui.core.starter")
         except ImportError:
             self.message.setText("The starter model needs the starter module of this app.")
             return
