@@ -166,7 +166,10 @@ class PriorRow:
 
 
 def list_image_files(
-    root: Path, exclude: Path | None = None, cancel: CancelToken | None = None
+    root: Path,
+    exclude: Path | None = None,
+    cancel: CancelToken | None = None,
+    progress: ProgressCallback = no_progress,
 ) -> Listing:
     """Walk `root` recursively and list files with an image extension, sorted by path.
 
@@ -179,6 +182,7 @@ def list_image_files(
     visited: set[str] = set()
     excluded = os.path.realpath(exclude) if exclude else None
     stack = [str(root)]
+    last_report = time.monotonic()
     while stack:
         directory = stack.pop()
         real = os.path.realpath(directory)
@@ -192,6 +196,9 @@ def list_image_files(
         stack.extend(sorted(_scan_directory(directory, listing), reverse=True))
         if cancel is not None:
             cancel.check()
+        if time.monotonic() - last_report > 0.2:  # a big tree takes a while to list
+            progress(Progress(len(listing.files), 0, f"listing {root}"))
+            last_report = time.monotonic()
     listing.files.sort(key=lambda f: f.path)
     return listing
 
@@ -374,7 +381,7 @@ def import_folder(
     started = time.monotonic()
     cancel = cancel or CancelToken()
     progress(Progress(0, 0, f"listing {root}"))
-    listing = list_image_files(root, exclude=library.data_dir, cancel=cancel)
+    listing = list_image_files(root, library.data_dir, cancel, progress)
     report = _Importer(library, root, cancel).run(listing, progress)
     report.seconds = time.monotonic() - started
     log.info(
