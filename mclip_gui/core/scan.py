@@ -4,13 +4,15 @@
 folder; everything it learns goes into the library's database.
 
 How much of each file is checked, and why: every file is read once in full to hash it, and its
-header is parsed with Pillow (size, format, pixel limit) without decoding pixels. A full decode of
-every image would cap an import far below 500 images/s on a laptop, so instead the end of the file
-is checked for the format's closing marker (JPEG end-of-image after the last scan, PNG IEND, GIF
-trailer, WebP RIFF length). Only files failing that cheap check are decoded (JPEG at 1/8 scale),
-which catches truncated downloads while keeping healthy files on the fast path. Damage hidden in
-the middle of a file with an intact ending is caught later, when thumbnails or embeddings decode
-the image through `core.images.open_image` (the thumbnail job records such images unreadable).
+header is parsed with Pillow (size, format, pixel limit) without decoding pixels. Decoding takes
+tens of milliseconds per camera photo, which would cap an import far below 500 images/s on a
+laptop, so instead the end of the file is checked for the format's closing marker (JPEG
+end-of-image after the last scan, PNG IEND, GIF trailer, WebP RIFF length). Only files failing
+that cheap check are decoded (JPEG at 1/8 scale), which catches truncated downloads while keeping
+healthy files on the fast path. Damage hidden in the middle of a file with an intact ending is
+caught later, when thumbnails or embeddings decode the image through `core.images.open_image`
+(the thumbnail job records such images unreadable). TIFF and BMP have no closing marker: their
+truncation, too, is found at that first decode.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from typing import Any, BinaryIO
 
 from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from mclip_gui.core.errors import ConfigError, ImageError
@@ -166,7 +168,10 @@ class PriorRow:
 
 
 def list_image_files(
-    root: Path, exclude: Path | None = None, cancel: CancelToken | None = None
+    root: Path,
+    exclude: Path | None = None,
+    cancel: CancelToken | None = None,
+    progress: ProgressCallback = no_progress,
 ) -> Listing:
     """Walk `root` recursively and list files with an image extension, sorted by path.
 
@@ -179,6 +184,7 @@ def list_image_files(
     visited: set[str] = set()
     excluded = os.path.realpath(exclude) if exclude else None
     stack = [str(root)]
+    last_report = time.monotonic()
     while stack:
         directory = stack.pop()
         real = os.path.realpath(directory)
@@ -192,6 +198,9 @@ def list_image_files(
         stack.extend(sorted(_scan_directory(directory, listing), reverse=True))
         if cancel is not None:
             cancel.check()
+        if time.monotonic() - last_report > 0.2:  # a big tree takes a while to list
+            progress(Progress(len(listing.files), 0, f"listing {root}"))
+            last_report = time.monotonic()
     listing.files.sort(key=lambda f: f.path)
     return listing
 
@@ -374,7 +383,7 @@ def import_folder(
     started = time.monotonic()
     cancel = cancel or CancelToken()
     progress(Progress(0, 0, f"listing {root}"))
-    listing = list_image_files(root, exclude=library.data_dir, cancel=cancel)
+    listing = list_image_files(root, library.data_dir, cancel, progress)
     report = _Importer(library, root, cancel).run(listing, progress)
     report.seconds = time.monotonic() - started
     log.info(
@@ -442,16 +451,25 @@ class _Importer:
             return folder.id
 
     def _prior_rows(self) -> dict[str, PriorRow]:
+        """Recorded images whose paths lie below this folder."""
         prefix = self.root if self.root.endswith(os.sep) else self.root + os.sep
-        # Everything that starts with the prefix sorts between it and the prefix with its last
-        # character incremented: a range the unique index on path answers.
+        # Paths starting with the prefix sort between it and the prefix with its last character
+        # incremented: a range the unique index on path answers. A database whose collation is
+        # not byte order may miss some there, so this folder's own rows are asked for by id too.
         upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
         query = select(Image.id, Image.path, Image.size, Image.mtime, Image.state).where(
-            Image.path >= prefix, Image.path < upper
+            or_(
+                Image.folder_id == self.folder_id,
+                and_(Image.path >= prefix, Image.path < upper),
+            )
         )
         with self.library.store.session() as s:
             rows = s.execute(query).all()
-        return {path: PriorRow(id_, size, mtime, state) for id_, path, size, mtime, state in rows}
+        return {
+            path: PriorRow(id_, size, mtime, state)
+            for id_, path, size, mtime, state in rows
+            if path.startswith(prefix)
+        }
 
     def _plan(self, files: list[Listed]) -> list[Listed]:
         """Count unchanged files, note vanished ones; return the files that must be read."""
