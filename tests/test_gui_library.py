@@ -159,6 +159,21 @@ def test_missing_thumbnails_are_made_at_start_and_truncated_jpeg_marked(
     assert missing_thumbnails(library) == []
 
 
+def test_new_thumbnail_size_fills_a_new_cache(qtbot, library, tmp_path: Path) -> None:
+    add_images(library, write_photos(tmp_path / "photos", 3))
+    win = MainWindow(library)
+    qtbot.addWidget(win)
+    win.show()
+    page = page_of(win)
+    qtbot.waitUntil(lambda: page.thumbnail_job is not None and not page.thumbnail_job.running)
+
+    library.update_settings(thumbnail_size=64)
+    win.settings_changed.emit({"thumbnail_size"})
+
+    qtbot.waitUntil(lambda: missing_thumbnails(library) == [], timeout=TIMEOUT_MS)
+    assert len(list((library.layout.thumbnails / "64").rglob("*.jpg"))) == 3
+
+
 def test_uncaught_error_in_a_job_shows_the_error_dialog(qtbot, window: MainWindow) -> None:
     def broken(_progress: object, _cancel: object) -> None:
         raise RuntimeError("disk on fire")

@@ -85,6 +85,7 @@ class LibraryPage(QWidget):
         self.grid.item_activated.connect(self.open_large_view)
         window.folder_dropped.connect(self.import_folder)
         window.status_changed.connect(self.refresh)
+        window.settings_changed.connect(self._on_settings_changed)
         window.installEventFilter(self)
         self._add_actions()
         self.refresh()
@@ -207,6 +208,10 @@ class LibraryPage(QWidget):
         if report.unreadable:
             # Files that failed to decode now count as unreadable: update grid and counts.
             self.window_.status_changed.emit()
+
+    def _on_settings_changed(self, names: set[str]) -> None:
+        if "thumbnail_size" in names:
+            self.make_thumbnails()  # a new size is a new cache folder: fill it in the background
 
     # -- selection and shutdown ----------------------------------------------------------------
     def _on_current(self, item: ImageItem | None) -> None:
