@@ -7,6 +7,10 @@
 - QImage -> QPixmap happens on the main thread (pixmaps belong to the GUI thread); pixmaps live in
   an LRU cache bounded in count, so memory does not grow with the library.
 - `ImageGrid` is the QListView (icon mode, uniform item sizes) wired to both.
+
+Reuse (e.g. search results): `grid = ImageGrid.for_library(library)`, then
+`grid.set_items(core.browse.list_items(library, ids))` keeps the order of `ids`; connect
+`grid.current_changed` / `grid.item_activated`; call `grid.shutdown()` when the window closes.
 """
 
 from __future__ import annotations
