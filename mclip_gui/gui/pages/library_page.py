@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QSplitter, QVBoxLayout, QWidget
 from sqlalchemy import select
@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 # How long an import summary stays in the status bar before the counts show again.
 SUMMARY_MS = 30_000
+# Longest wait for the first paint before the images are listed anyway.
+FIRST_REFRESH_FALLBACK_MS = 1000
 
 
 def create_page(window: MainWindow) -> tuple[str, QWidget]:
@@ -88,7 +90,10 @@ class LibraryPage(QWidget):
         window.settings_changed.connect(self._on_settings_changed)
         window.installEventFilter(self)
         self._add_actions()
-        self.refresh()
+        # The first listing starts once the grid has painted: its thread would otherwise compete
+        # with the start-up for the interpreter. The timer covers a window that never paints.
+        self.grid.viewport().installEventFilter(self)
+        QTimer.singleShot(FIRST_REFRESH_FALLBACK_MS, self, self._first_refresh)
 
     # -- actions -------------------------------------------------------------------------------
     def _add_actions(self) -> None:
@@ -217,8 +222,14 @@ class LibraryPage(QWidget):
     def _on_current(self, item: ImageItem | None) -> None:
         self.detail.show_image(item.id if item is not None else None)
 
+    def _first_refresh(self) -> None:
+        if self._refreshes == 0:
+            self.refresh()
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.window_ and event.type() == QEvent.Type.Close:
+        if event.type() == QEvent.Type.Paint and watched is self.grid.viewport():
+            self._first_refresh()  # the job itself starts after this paint (gui.jobs)
+        elif watched is self.window_ and event.type() == QEvent.Type.Close:
             self.grid.shutdown()
             self.detail.shutdown()
         return False
