@@ -18,7 +18,7 @@ from mclip_gui.core.captions.service import CaptionService, captions_for_image
 from mclip_gui.core.captions.split import split_for_hash
 from mclip_gui.core.library import Library
 from mclip_gui.core.schema import Caption, Draft, Image
-from mclip_gui.gui import translations
+from mclip_gui.gui import main_window, translations
 from mclip_gui.gui.main_window import MainWindow
 from mclip_gui.gui.pages import caption_page
 
@@ -35,6 +35,18 @@ def no_tokenizer(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def caption_pages_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The window with the three caption pages: other pages' start-up jobs stay out of these
+    tests (they have their own)."""
+    pages = tuple(
+        name
+        for name in main_window.PAGE_MODULES
+        if "caption" in name or "validate" in name or "overview" in name
+    )
+    monkeypatch.setattr(main_window, "PAGE_MODULES", pages)
+
+
+@pytest.fixture(autouse=True)
 def english() -> Iterator[None]:
     translations.apply_language("en")
     yield
@@ -48,11 +60,21 @@ def images(library: Library, tmp_path: Path) -> list[int]:
 
 def open_window(qtbot: Any, library: Library) -> MainWindow:
     window = MainWindow(library)
-    qtbot.addWidget(window)
+    qtbot.addWidget(window, before_close_func=_let_jobs_finish)
     window.show()
     qtbot.waitExposed(window)
     window.activateWindow()
     return window
+
+
+def _let_jobs_finish(window: MainWindow) -> None:
+    """Wait for the window's jobs (tokenizer, counts, thumbnails) before it is deleted."""
+    deadline = time.monotonic() + 30
+    while window.runner.active and time.monotonic() < deadline:
+        QApplication.processEvents()
+        time.sleep(0.01)
+    window.runner.wait(10_000)
+    QApplication.processEvents()
 
 
 @pytest.fixture
