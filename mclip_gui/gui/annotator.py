@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -148,7 +148,8 @@ class AnnotatorSwitcher(QObject):
         return dialog
 
     def ask_on_first_start(self) -> None:
-        if not self.name:
+        """Ask for a name when there is none yet (a caption screen is opened the first time)."""
+        if not self.name and (self.dialog is None or not self.dialog.isVisible()):
             self.ask_name(first_start=True)
 
     def retranslate(self) -> None:
@@ -167,10 +168,13 @@ class AnnotatorSwitcher(QObject):
 
 
 def annotator_switcher(window: QWidget) -> AnnotatorSwitcher:
-    """The window's switcher, created (and the first-start dialog scheduled) on first use."""
+    """The window's switcher, created on first use.
+
+    The name dialog opens when a caption or validate screen is first shown without an
+    annotator, not at window start, so searching the library never waits behind it.
+    """
     switcher = getattr(window, "annotator_switcher", None)
     if switcher is None:
         switcher = AnnotatorSwitcher(window, window.library)  # type: ignore[attr-defined]
         window.annotator_switcher = switcher  # type: ignore[attr-defined]
-        QTimer.singleShot(0, switcher, switcher.ask_on_first_start)
     return switcher

@@ -327,6 +327,7 @@ class CaptionPage(QWidget):
         super().showEvent(event)
         # The keys work while focus is inside the page: start in the text box.
         QTimer.singleShot(0, self.editor, self.editor.setFocus)
+        QTimer.singleShot(0, self.switcher, self.switcher.ask_on_first_start)
         # Loading a tokenizer imports open_clip and torch: only after the window has painted,
         # and again when the active model changed since.
         QTimer.singleShot(TOKENIZER_DELAY_MS, self, self._ensure_tokenizer)
@@ -369,7 +370,8 @@ class CaptionPage(QWidget):
                 )
         self.editor.setEnabled(item is not None)
         self._update_checks()
-        self.editor.setFocus()
+        if self.isVisible():
+            self.editor.setFocus()
         self.item_changed.emit(item)
 
     def _show_empty(self) -> None:

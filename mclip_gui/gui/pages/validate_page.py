@@ -122,6 +122,7 @@ class ValidatePage(QWidget):
         super().showEvent(event)
         self.refresh()
         QTimer.singleShot(0, self, self.setFocus)
+        QTimer.singleShot(0, self.switcher, self.switcher.ask_on_first_start)
 
     def show_item(self, item: ValidationItem | None) -> None:
         self.item = item
@@ -132,7 +133,8 @@ class ValidatePage(QWidget):
         for button in (*self.verdict_buttons.values(), self.skip_button):
             button.setEnabled(item is not None)
         self._show_texts()
-        self.setFocus()
+        if self.isVisible():
+            self.setFocus()
         self.item_changed.emit(item)
 
     def _show_texts(self) -> None:
