@@ -346,12 +346,12 @@ def check_tokenizer(e5: E5File, tokenizer_dir: Path) -> None:
             f"the tokenizer in {tokenizer_dir} has {size:,} pieces, the e5 model "
             f"{len(e5.pieces):,}: it is not the XLM-RoBERTa tokenizer"
         )
+    vocab = tokenizer.get_vocab(with_added_tokens=True)
     for i, piece in enumerate(e5.pieces):
-        if tokenizer.id_to_token(i) != piece:
+        if vocab.get(piece) != i:
             raise ConfigError(
-                f"the tokenizer in {tokenizer_dir} gives id {i} to "
-                f"{tokenizer.id_to_token(i)!r}, the e5 model to {piece!r}: it is not the "
-                f"XLM-RoBERTa tokenizer"
+                f"the tokenizer in {tokenizer_dir} gives {piece!r} the id {vocab.get(piece)}, "
+                f"the e5 model the id {i}: it is not the XLM-RoBERTa tokenizer"
             )
 
 
@@ -397,8 +397,8 @@ def build_starter_model(
             cancel.check()
         steps.report(tensor_count + 1, "building the image tower", force=True)
         template = starter_template()
-        model = assemble_clip(template["model_cfg"], work, state, seed)
         del state
+        model = assemble_clip(template["model_cfg"], work, seed)
         steps.report(tensor_count + 2, "writing the model", force=True)
         write_clip_folder(model, template, work)
         if output_dir.exists():
@@ -442,25 +442,17 @@ def resolve_text_paths(model_cfg: dict[str, Any], folder: Path) -> dict[str, Any
     return dict(resolved)
 
 
-def assemble_clip(
-    model_cfg: dict[str, Any], folder: Path, text_state: dict[str, np.ndarray], seed: int
-) -> Any:
-    """An open_clip CustomTextCLIP: e5 text weights, identity projection, seeded image tower."""
+def assemble_clip(model_cfg: dict[str, Any], folder: Path, seed: int) -> Any:
+    """An open_clip CustomTextCLIP: text tower from `folder`'s text folder, identity
+    projection, image tower randomly initialised from `seed`."""
     import open_clip
     import torch
 
     torch.manual_seed(seed)
     cfg = resolve_text_paths(model_cfg, folder)
-    cfg["text_cfg"]["hf_model_pretrained"] = False
+    # Loading the written folder is faster than a random init overwritten afterwards.
+    cfg["text_cfg"]["hf_model_pretrained"] = True
     model = open_clip.CustomTextCLIP(**cfg)
-    tensors = {name: torch.from_numpy(array) for name, array in text_state.items()}
-    missing, unexpected = model.text.transformer.load_state_dict(tensors, strict=False)
-    # position_ids/token_type_ids are buffers the model makes itself, not weights.
-    missing = [name for name in missing if not name.endswith(("position_ids", "token_type_ids"))]
-    if missing or unexpected:
-        raise ModelError(
-            f"the e5 weights do not fit BertModel: missing {missing}, unexpected {unexpected}"
-        )
     _identity_projection(model)
     return model.eval()
 
