@@ -393,30 +393,34 @@ def test_german_query_is_closest_to_the_english_product_name(built: BuiltStarter
     assert names[int(np.argmax(vectors[1:] @ vectors[0]))] == "Titan Women Silver Watch"
 
 
-def test_open_clip_model_from_the_folder_embeds_like_e5_and_takes_images(
-    built: BuiltStarter,
-) -> None:
-    import open_clip
+def test_model_version_loads_through_modelspec_and_embeds_like_e5(built: BuiltStarter) -> None:
     import torch
-    from open_clip.tokenizer import HFTokenizer
     from PIL import Image
-    from safetensors.torch import load_file
 
-    config = json.loads((built.folder / "open_clip_config.json").read_text())
-    cfg = starter.resolve_text_paths(config["model_cfg"], built.folder)
-    cfg["text_cfg"]["hf_model_pretrained"] = True  # faster than a random init overwritten
-    model = open_clip.CustomTextCLIP(**cfg).eval()
-    model.load_state_dict(load_file(built.folder / "open_clip_model.safetensors"), strict=True)
-    tokenizer = HFTokenizer(cfg["text_cfg"]["hf_tokenizer_name"], context_length=64)
-    preprocess = open_clip.image_transform(96, is_train=False)
-    first = reference()[0]
+    from mclip_gui.core.library import Library
+    from mclip_gui.core.modelspec import load_model
 
-    with torch.no_grad():
-        text = model.encode_text(tokenizer([config["text_prefix"] + first["text"]]), normalize=True)
-        image = model.encode_image(preprocess(Image.new("RGB", (120, 80), "red"))[None])
+    library = Library(built.data_dir)
+    try:
+        loaded = load_model("version:starter-e5-small", device="cpu", library=library)
+    finally:
+        library.close()
+    sentences = reference()[:3]
 
-    assert float(text[0] @ torch.tensor(first["vector"])) > 0.9995
-    assert image.shape == (1, 384)
+    texts = loaded.encode_texts([s["text"] for s in sentences])  # the loader adds "query: "
+    images = loaded.encode_images(torch.stack([loaded.preprocess(Image.new("RGB", (120, 80)))]))
+
+    cosines = np.sum(texts * np.array([s["vector"] for s in sentences]), axis=1)
+    assert cosines.min() > 0.9995, cosines
+    assert images.shape == (1, 384) and loaded.embed_dim == 384
+
+
+def test_token_counts_match_the_engine_stored_counts(built: BuiltStarter) -> None:
+    from mclip_gui.core.modelspec import load_tokenizer
+
+    tokenizer = load_tokenizer(str(built.folder))
+
+    assert [tokenizer.count(s["text"]) for s in reference()] == [s["tokens"] for s in reference()]
 
 
 def test_build_cancelled_while_writing_leaves_no_folder(tmp_path: Path) -> None:
