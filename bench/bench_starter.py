@@ -41,7 +41,6 @@ sys.path.insert(0, str(PROJECT))
 
 from mclip_gui.core import starter  # noqa: E402
 from mclip_gui.core.images import open_image  # noqa: E402
-from mclip_gui.core.metrics import retrieval_metrics  # noqa: E402
 from mclip_gui.core.modelspec import load_model  # noqa: E402
 
 SHARED = PROJECT.parent / "shared"
@@ -149,7 +148,7 @@ class StarterModel:
         # The projection starts as the identity into e5's cross-lingual space; a gentler rate
         # keeps English-only training from bending it away from German.
         return [
-            {"params": list(self.model.visual.parameters()) + [self.model.logit_scale], "lr": lr},
+            {"params": [*self.model.visual.parameters(), self.model.logit_scale], "lr": lr},
             {"params": list(self.model.text.proj.parameters()), "lr": lr * 0.1},
         ]
 
@@ -190,6 +189,8 @@ def encode_images(model: Any, pixels: torch.Tensor, batch: int = 256) -> np.ndar
 
 
 def evaluate(encoder: Any, photos: Photos, queries: dict[str, Queries]) -> dict[str, Any]:
+    from mclip_gui.core.metrics import retrieval_metrics
+
     images = encode_images(encoder.model, photos.pixels[photos.test])
     results = {}
     for name, q in queries.items():
@@ -297,8 +298,8 @@ def xlmr_base_encoder() -> Callable[[list[str]], Any]:
 
     cfg = open_clip.get_model_config("xlm-roberta-base-ViT-B-32")
     config = XLMRobertaConfig(vocab_size=250002, hidden_size=768, num_hidden_layers=12,
-                              num_attention_heads=12, intermediate_size=3072,
-                              max_position_embeddings=514, type_vocab_size=1, pad_token_id=1)  # fmt: skip
+                              num_attention_heads=12, intermediate_size=3072, pad_token_id=1,
+                              max_position_embeddings=514, type_vocab_size=1)  # fmt: skip
     tower = HFTextEncoder("xlm-roberta-base", cfg["embed_dim"], config=config,
                           pooler_type="mean_pooler", proj_type="mlp").eval()  # fmt: skip
     tokenizer = HFTokenizer(
@@ -364,8 +365,10 @@ def main() -> int:
         vision_cfg = template["model_cfg"]["vision_cfg"]
         results["english"] = run_english(photos, queries, vision_cfg, args)
     german = queries["German queries"].texts
-    results["latency_ms"] = {"starter (e5-small)": latency_ms(encoder.encode_texts, german),
-                             "xlm-roberta-base": latency_ms(xlmr_base_encoder(), german)}  # fmt: skip
+    results["latency_ms"] = {
+        "starter (e5-small)": latency_ms(encoder.encode_texts, german),
+        "xlm-roberta-base": latency_ms(xlmr_base_encoder(), german),
+    }
     (OUT / "starter_results.json").write_text(json.dumps(results, indent=2))
     report(results)
     return 0
