@@ -404,6 +404,8 @@ def build_starter_model(
         if output_dir.exists():
             output_dir.rmdir()
         work.rename(output_dir)
+    except OSError as e:
+        raise ModelError(f"cannot write the starter model to {output_dir}: {e}") from e
     finally:
         shutil.rmtree(work, ignore_errors=True)
     steps.report(tensor_count + 3, "done", force=True)
