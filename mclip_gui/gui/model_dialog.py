@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy import select
 
 from mclip_gui.core.errors import ModelError
+from mclip_gui.core.jobs import CancelToken, ProgressCallback
 from mclip_gui.core.library import Library
 from mclip_gui.core.modelspec import RESOURCE_MODELS, parse_model_spec
 from mclip_gui.core.schema import ModelVersion
@@ -127,24 +128,34 @@ class ModelDialog(QDialog):
         except ImportError:
             self.message.setText("The starter model needs the starter module of this app.")
             return
-        target = self.library.layout.model_versions / "starter"
+        availability = starter.starter_availability()
+        if not availability.startswith("available"):
+            self.message.setText(f"Starter model {availability}")
+            return
+        name = starter.STARTER_NAME
+        target = self.library.layout.model_versions / name
         self.message.setText(f"Building the starter model in {target} …")
         self.starter_button.setEnabled(False)
-        window = self.parent()
-        runner = getattr(window, "runner", None)
+        runner = getattr(self.parent(), "runner", None)
         if runner is None:
+            self.message.setText("Building needs the main window's job runner.")
             return
-        job = runner.start(
-            "Building starter model",
-            lambda progress, cancel: starter.build_starter_model(target, progress),
-        )
-        job.succeeded.connect(lambda folder: self._starter_built(Path(folder)))
-        job.failed.connect(lambda e, _tb: self._starter_failed(e))
+        library = self.library
 
-    def _starter_built(self, folder: Path) -> None:
+        def build(progress: ProgressCallback, cancel: CancelToken) -> Path:
+            folder = Path(starter.build_starter_model(target, progress, cancel))
+            starter.register_starter(library, folder, name)
+            return folder
+
+        job = runner.start("Building starter model", build)
+        job.succeeded.connect(lambda _folder: self._starter_built(f"version:{name}"))
+        job.failed.connect(lambda e, _tb: self._starter_failed(e))
+        job.cancelled.connect(lambda: self._starter_failed(RuntimeError("cancelled")))
+
+    def _starter_built(self, spec: str) -> None:
         self.starter_button.setEnabled(True)
-        self.line.setText(str(folder))
-        self.message.setText(f"Starter model built in {folder}. Choose OK to use it.")
+        self.line.setText(spec)
+        self.message.setText(f"Starter model built and saved as {spec}. Choose OK to use it.")
 
     def _starter_failed(self, error: BaseException) -> None:
         self.starter_button.setEnabled(True)
