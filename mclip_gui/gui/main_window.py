@@ -157,16 +157,22 @@ class MainWindow(QMainWindow):
             widget.setVisible(visible)
 
     def _track_job(self, job: Job) -> None:
+        # Bound slots (not lambdas): Qt disconnects them when the window is destroyed, so a job
+        # finishing after its window closed touches no deleted widget.
+        job.progress.connect(self._on_job_progress)
+        job.finished.connect(self._on_job_finished)
+        job.failed.connect(self._on_job_failed)
+        self._show_job(job)
+
+    def _show_job(self, job: Job) -> None:
         self._current_job = job
         self.job_label.setText(job.name)
         self.job_progress.setRange(0, 0)
         self._set_job_widgets_visible(True)
-        job.progress.connect(lambda p, j=job: self._on_progress(j, p))
-        job.finished.connect(lambda j=job: self._on_finished(j))
-        job.failed.connect(lambda e, tb: self.errors.show_exception(e, tb))
 
-    def _on_progress(self, job: Job, p: Progress) -> None:
-        if job is not self._current_job:
+    def _on_job_progress(self, p: Progress) -> None:
+        job = self.sender()
+        if job is not self._current_job or not isinstance(job, Job):
             return
         if p.total > 0:
             self.job_progress.setRange(0, p.total)
@@ -175,12 +181,16 @@ class MainWindow(QMainWindow):
         message = f": {p.message}" if p.message else ""
         self.job_label.setText(f"{job.name}{message}{eta}")
 
-    def _on_finished(self, job: Job) -> None:
+    def _on_job_failed(self, error: BaseException, details: str) -> None:
+        self.errors.show_exception(error, details)
+
+    def _on_job_finished(self) -> None:
+        job = self.sender()
         if job is not self._current_job:
             return
         remaining = [j for j in self.runner.active if j is not job and j.running]
         if remaining:
-            self._track_job(remaining[-1])
+            self._show_job(remaining[-1])
             return
         self._current_job = None
         self._set_job_widgets_visible(False)
