@@ -355,7 +355,7 @@ def test_screens_switch_to_german_and_back(qtbot: Any, window: MainWindow) -> No
 def test_token_preview_with_the_real_tokenizers(
     qtbot: Any, library: Library, images: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.conftest import TOKENIZER_DIR
+    from conftest import TOKENIZER_DIR
 
     if not (TOKENIZER_DIR / "tokenizer.json").exists():
         pytest.skip(f"{TOKENIZER_DIR} is absent")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from caption_fixtures import drop_new_log_handlers, insert_rows, make_images
+from conftest import shared_data
 from sqlalchemy import func, select
 
 from mclip_gui.cli import main as mclip
@@ -21,7 +22,6 @@ from mclip_gui.core.captions.split import ensure_splits
 from mclip_gui.core.errors import CaptionError
 from mclip_gui.core.library import Library
 from mclip_gui.core.schema import Caption, Image
-from tests.conftest import shared_data
 
 
 @pytest.fixture(autouse=True)

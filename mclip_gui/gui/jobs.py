@@ -11,6 +11,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 from mclip_gui.core.errors import JobCancelled
@@ -95,3 +96,17 @@ class JobRunner(QObject):
     @property
     def active(self) -> list[Job]:
         return list(self._jobs)
+
+
+def connect_alive(signal: Any, receiver: QObject, slot: Callable[..., Any]) -> None:
+    """Connect `slot` to a job's `signal`, calling it only while `receiver` still exists.
+
+    A job may finish after the page that started it was closed; its results are then dropped
+    instead of touching a deleted widget.
+    """
+
+    def guarded(*args: Any) -> None:
+        if shiboken6.isValid(receiver):
+            slot(*args)
+
+    signal.connect(guarded)

@@ -33,6 +33,7 @@ from mclip_gui.core.library import Library
 from mclip_gui.core.modelspec import RESOURCE_MODELS, parse_model_spec
 from mclip_gui.core.schema import ModelVersion
 from mclip_gui.core.settings import DEFAULT_MODEL, ENGLISH_MODEL
+from mclip_gui.gui.jobs import connect_alive
 
 log = logging.getLogger(__name__)
 
@@ -148,9 +149,9 @@ class ModelDialog(QDialog):
             return folder
 
         job = runner.start("Building starter model", build)
-        job.succeeded.connect(lambda _folder: self._starter_built(f"version:{name}"))
-        job.failed.connect(lambda e, _tb: self._starter_failed(e))
-        job.cancelled.connect(lambda: self._starter_failed(RuntimeError("cancelled")))
+        connect_alive(job.succeeded, self, lambda _f: self._starter_built(f"version:{name}"))
+        connect_alive(job.failed, self, lambda e, _tb: self._starter_failed(e))
+        connect_alive(job.cancelled, self, lambda: self._starter_failed(RuntimeError("cancelled")))
 
     def _starter_built(self, spec: str) -> None:
         self.starter_button.setEnabled(True)

@@ -37,6 +37,7 @@ from mclip_gui.core.captions.rules import RuleViolation, check_caption
 from mclip_gui.core.captions.service import CaptionService, ImageItem
 from mclip_gui.core.errors import CaptionError, ImageError
 from mclip_gui.gui.annotator import annotator_switcher
+from mclip_gui.gui.jobs import connect_alive
 from mclip_gui.gui.translations import add_language_menu, ensure_installed
 
 log = logging.getLogger(__name__)
@@ -486,7 +487,7 @@ class CaptionPage(QWidget):
         job = self.window_.runner.start(
             self.tr("Loading tokenizer"), lambda _p, _c: tokenizer_loader(spec, library)
         )
-        job.succeeded.connect(lambda result: self._on_tokenizer(result, spec))
+        connect_alive(job.succeeded, self, lambda result: self._on_tokenizer(result, spec))
 
     def _on_tokenizer(self, result: tuple[Any, str], spec: str) -> None:
         if spec != self.tokenizer_spec:

@@ -24,7 +24,7 @@ from mclip_gui.core.library import Library
 from mclip_gui.core.schema import Folder
 from mclip_gui.gui.detail_pane import DetailPane, LargeView
 from mclip_gui.gui.image_grid import ImageGrid
-from mclip_gui.gui.jobs import Job
+from mclip_gui.gui.jobs import Job, connect_alive
 from mclip_gui.gui.problems import ProblemsDialog
 
 if TYPE_CHECKING:
@@ -148,7 +148,7 @@ class LibraryPage(QWidget):
         self._refreshes += 1
         number = self._refreshes
         job = self.window_.runner.start("Reading library", read)
-        job.succeeded.connect(lambda result: self._show_items(number, result))
+        connect_alive(job.succeeded, self, lambda result: self._show_items(number, result))
 
     def _show_items(self, number: int, result: tuple[list[ImageItem], str]) -> None:
         if number != self._refreshes:
@@ -172,7 +172,7 @@ class LibraryPage(QWidget):
         job = self.window_.runner.start(
             f"Importing {folder.name}", partial(import_folder, self.library, folder)
         )
-        job.succeeded.connect(lambda report: self._imported([report]))
+        connect_alive(job.succeeded, self, lambda report: self._imported([report]))
         return job
 
     def rescan(self) -> Job:
