@@ -459,6 +459,8 @@ class SearchIndex:
         self.embeddings.save()
         if with_hnsw is None:
             with_hnsw = self.hnsw is not None or len(self) > self.params.exact_below
+        if self.hnsw is not None:
+            self._sync_hnsw()  # embeddings added straight to the set (embedding job)
         if with_hnsw:
             hnsw = self.ensure_hnsw()
             if self._hnsw_dirty or not (self.folder / HNSW_FILE).exists():
