@@ -157,12 +157,17 @@ class SearchService:
             features = torch.nn.functional.normalize(features.float(), dim=-1)
         return features.cpu().numpy().astype(np.float32)
 
-    def search_text(self, query: str, top_k: int | None = None) -> SearchResult:
-        """Images best matching `query`, best first. Over-long queries are truncated, and say so."""
+    def search_text(
+        self, query: str, top_k: int | None = None, exact: bool | None = None
+    ) -> SearchResult:
+        """Images best matching `query`, best first. Over-long queries are truncated, and say so.
+
+        `exact`: True searches by numpy matmul, False through HNSW, None picks by library size.
+        """
         started = time.monotonic()
         tokens = self.model.count_tokens(query)
         vector = self.encode_query(query)
-        hits = self.search_vector(vector, top_k)
+        hits = self.search_vector(vector, top_k, exact=exact)
         return SearchResult(
             query=query,
             hits=hits,
@@ -172,7 +177,9 @@ class SearchService:
             seconds=time.monotonic() - started,
         )
 
-    def search_image(self, image_id: int, top_k: int | None = None) -> SearchResult:
+    def search_image(
+        self, image_id: int, top_k: int | None = None, exact: bool | None = None
+    ) -> SearchResult:
         """Images most similar to image `image_id` (itself excluded), best first."""
         started = time.monotonic()
         with self._lock:
@@ -183,17 +190,21 @@ class SearchService:
                 f"{path} has no embedding for this model yet; index the library first "
                 "(Index now, or mclip index)"
             )
-        hits = self.search_vector(vector[None, :], top_k, exclude=image_id)
+        hits = self.search_vector(vector[None, :], top_k, exclude=image_id, exact=exact)
         return SearchResult(query=path, hits=hits, seconds=time.monotonic() - started)
 
     def search_vector(
-        self, vector: np.ndarray, top_k: int | None = None, exclude: int | None = None
+        self,
+        vector: np.ndarray,
+        top_k: int | None = None,
+        exclude: int | None = None,
+        exact: bool | None = None,
     ) -> list[Hit]:
         """Hits for an embedding [1, d]; images that are not searchable never appear."""
         top_k = top_k or self.library.settings.search_top_k
         extra = 1 if exclude is not None else 0
         with self._lock:
-            ids, scores = self.index.search(vector, top_k + extra)
+            ids, scores = self.index.search(vector, top_k + extra, exact=exact)
             paths = self._paths
         hits = [
             Hit(int(i), paths[int(i)], float(s))
