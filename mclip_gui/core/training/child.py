@@ -120,10 +120,13 @@ def finetune(
     on_event: EventCallback = no_events,
     resume_run: int | None = None,
     resume: bool = False,
+    in_process: bool = False,
 ) -> FinetuneResult:
     """Fine-tune `model` (default: the library's active model) in a child process.
 
-    With `resume`, continues run `resume_run` (or the newest unfinished run) from its checkpoint.
+    `in_process` trains in this process instead (for debugging and fast tests: a crash then
+    takes this process down). With `resume`, continues run `resume_run` (or the newest
+    unfinished run) from its checkpoint.
     When the run beats the zero-shot model and settings.activate is on, the new version is
     activated here (re-embedding the library first if its image tower changed).
     """
@@ -146,7 +149,10 @@ def finetune(
         "settings": settings.to_dict(),
         "resume": resume,
     }
-    result = _run_child(library, request, progress, cancel, on_event)
+    if in_process:
+        result = _run_here(library, request, progress, cancel, on_event)
+    else:
+        result = _run_child(library, request, progress, cancel, on_event)
     if result.improved and settings.activate:
         from mclip_gui.core.training.versions import activate
 
@@ -154,6 +160,28 @@ def finetune(
         activate(library, result.version, progress, cancel)
         result.activated = True
     return result
+
+
+def _run_here(
+    library: Library,
+    request: dict[str, Any],
+    progress: ProgressCallback,
+    cancel: CancelToken,
+    on_event: EventCallback,
+) -> FinetuneResult:
+    run_id = int(request["run_id"])
+
+    def relay(message: dict[str, Any]) -> None:
+        _relay(message, progress, on_event)
+
+    try:
+        return FinetuneResult(**run_and_record(library, request, relay, cancel))
+    except JobCancelled:
+        set_run_state(library, run_id, "cancelled")
+        raise
+    except MclipError as e:
+        set_run_state(library, run_id, "failed", str(e))
+        raise
 
 
 def _run_child(
