@@ -275,3 +275,80 @@ def evaluate_loaded(loaded: LoadedModel, prepared: PreparedEval, k: int) -> dict
         ]
     )
     return score(texts, images, prepared.data, k)
+
+
+# -- learning curve -------------------------------------------------------------------------
+@dataclass
+class LearningCurve:
+    """Eval metrics after fine-tuning on growing subsets of the train split."""
+
+    k: int
+    model: str
+    zero_shot: dict[str, float] = field(default_factory=dict)
+    sizes: list[int] = field(default_factory=list)
+    results: list[dict[str, float]] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+    def to_csv(self) -> str:
+        """One row per training size (0: zero-shot), one column per metric."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        names = metric_names(self.k)
+        writer.writerow(["train_captions", *names])
+        rows = [(0, self.zero_shot), *zip(self.sizes, self.results, strict=True)]
+        for size, metrics in rows:
+            if metrics:
+                writer.writerow([size, *[f"{metrics[n]:.4f}" for n in names]])
+        return buffer.getvalue()
+
+
+def parse_sizes(text: str) -> list[int]:
+    """`500,1000,2000` -> [500, 1000, 2000]; ValueError naming a bad entry."""
+    sizes = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part.isdigit() or int(part) < 2:
+            raise ValueError(f"training size {part!r} is not a whole number of at least 2")
+        sizes.append(int(part))
+    return sorted(set(sizes))
+
+
+def learning_curve(
+    library: Library,
+    sizes: Sequence[int],
+    model: str | None = None,
+    settings: Any = None,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+    on_point: Any = None,
+    in_process: bool = False,
+) -> LearningCurve:
+    """Fine-tune `model` on each subset size (nested random subsets, same seed) and record the
+    best epoch's eval metrics. Sizes beyond the available captions are clipped to all of them.
+    No model versions are kept. `on_point(curve)` is called after each size."""
+    from mclip_gui.core.training.child import finetune
+    from mclip_gui.core.training.config import TrainSettings
+    from mclip_gui.core.training.data import train_items
+
+    settings = (settings or TrainSettings()).updated(activate=False)
+    available = len(train_items(library))
+    clipped = sorted({min(size, available) for size in sizes})
+    curve = LearningCurve(settings.eval_top_k, model or library.settings.model)
+    for n, size in enumerate(clipped):
+        progress(Progress(n, len(clipped), f"training on {size} captions"))
+        started = time.monotonic()
+        result = finetune(
+            library,
+            curve.model,
+            settings.updated(max_train_captions=size),
+            cancel=cancel,
+            in_process=in_process,
+            keep_version=False,
+        )
+        curve.zero_shot = curve.zero_shot or result.zero_shot
+        curve.sizes.append(size)
+        curve.results.append(result.best)
+        curve.seconds.append(time.monotonic() - started)
+        if on_point is not None:
+            on_point(curve)
+    return curve

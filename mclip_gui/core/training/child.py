@@ -19,6 +19,7 @@ import json
 import logging
 import multiprocessing
 import queue as queue_module
+import shutil
 import signal
 import time
 import traceback
@@ -121,12 +122,14 @@ def finetune(
     resume_run: int | None = None,
     resume: bool = False,
     in_process: bool = False,
+    keep_version: bool = True,
 ) -> FinetuneResult:
     """Fine-tune `model` (default: the library's active model) in a child process.
 
     `in_process` trains in this process instead (for debugging and fast tests: a crash then
     takes this process down). With `resume`, continues run `resume_run` (or the newest
-    unfinished run) from its checkpoint.
+    unfinished run) from its checkpoint. Without `keep_version` (experiments) no model version
+    is made: the result only carries the metrics.
     When the run beats the zero-shot model and settings.activate is on, the new version is
     activated here (re-embedding the library first if its image tower changed).
     """
@@ -148,12 +151,13 @@ def finetune(
         "model": model,
         "settings": settings.to_dict(),
         "resume": resume,
+        "keep_version": keep_version,
     }
     if in_process:
         result = _run_here(library, request, progress, cancel, on_event)
     else:
         result = _run_child(library, request, progress, cancel, on_event)
-    if result.improved and settings.activate:
+    if result.improved and settings.activate and keep_version:
         from mclip_gui.core.training.versions import activate
 
         progress(Progress(0, 0, f"activating {result.version}"))
@@ -334,6 +338,23 @@ def run_and_record(
         library, Path(request["run_dir"]), request["model"], settings, on_event, cancel
     )
     outcome = trainer.run(resume=bool(request.get("resume")))
+    fields = {
+        "run_id": run_id,
+        "version": "",
+        "improved": outcome.improved,
+        "zero_shot": outcome.state.zero_shot,
+        "best": outcome.best_metrics,
+        "best_epoch": outcome.state.best_epoch,
+        "epochs": outcome.state.epoch,
+        "seconds": outcome.seconds,
+        "samples_per_s": outcome.samples_per_s,
+        "mode": outcome.state.mode,
+        "skipped": outcome.state.skipped,
+    }
+    if not request.get("keep_version", True):
+        shutil.rmtree(outcome.best_folder, ignore_errors=True)
+        set_run_state(library, run_id, "finished")
+        return fields
     version = create_version(
         library,
         new_version_name(library, request["model"]),
@@ -350,19 +371,7 @@ def run_and_record(
         if run is not None:
             run.state, run.finished_at = "finished", utcnow()
             run.model_version_id = _version_id(s, version.name)
-    return {
-        "run_id": run_id,
-        "version": version.name,
-        "improved": outcome.improved,
-        "zero_shot": outcome.state.zero_shot,
-        "best": outcome.best_metrics,
-        "best_epoch": outcome.state.best_epoch,
-        "epochs": outcome.state.epoch,
-        "seconds": outcome.seconds,
-        "samples_per_s": outcome.samples_per_s,
-        "mode": outcome.state.mode,
-        "skipped": outcome.state.skipped,
-    }
+    return {**fields, "version": version.name}
 
 
 def _version_id(session: Any, name: str) -> int | None:
