@@ -239,8 +239,8 @@ class TrainPage(QWidget):
         from mclip_gui.core.training.versions import list_versions
 
         self.model_label.setText(f"Active model: {self.library.settings.model}")
-        train = len(accepted_captions(self.library, "train"))
-        held = len(accepted_captions(self.library, "eval"))
+        train = len(accepted_captions(self.library, "train", assign=False))
+        held = len(accepted_captions(self.library, "eval", assign=False))
         self.data_label.setText(
             f"{train:,} accepted captions to train on, {held:,} held out for evaluation"
         )
