@@ -69,9 +69,14 @@ def main() -> int:
         print(f"skipped: {FASHION} is absent", file=sys.stderr)
         return 0
 
+    import logging
+
     from mclip_gui.core.training.config import TrainSettings
     from mclip_gui.core.training.loop import Trainer
 
+    # Epoch results on stderr while it runs (the figures come at the end on stdout).
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    logging.getLogger("mclip_gui.core.training.loop").setLevel(logging.INFO)
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
