@@ -7,6 +7,11 @@ transformer, final norm and `text_projection`; for a Hugging Face text tower it 
 including its projection (`proj`) -- so text embeddings are cached and the image tower learns.
 The learned temperature (`logit_scale`) learns in every mode.
 
+Known cost (bench/bench_train_speed.py): with an XLM-R text tower the 250k x 768 token embedding
+table is two thirds of the text weights, and AdamW updates it densely every step, so on CPU the
+image-locked mode is only about 1.3x faster than both towers. Freezing that table would be the
+next speed-up; it is not offered yet.
+
 The loop evaluates before training (zero-shot) and after every epoch, keeps the best epoch by
 eval mRR (not the last), stops early after `patience` epochs without improvement, checks for a
 cancel before every step, and saves a resumable checkpoint every `checkpoint_every_steps` steps,
@@ -292,6 +297,9 @@ class Trainer:
         return self._probe_batch_size()
 
     def _probe_batch_size(self) -> int:
+        """Halve from 512 until a step fits. Known shortcoming: written for CUDA but not yet
+        run on a GPU (no GPU was available); a probe that fits can still fail later on long
+        captions, which then stops the run with an out-of-memory error."""
         import torch
 
         size = 512
