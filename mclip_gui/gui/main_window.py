@@ -31,6 +31,8 @@ PAGE_MODULES: tuple[str, ...] = (
     "mclip_gui.gui.pages.caption_page",
     "mclip_gui.gui.pages.validate_page",
     "mclip_gui.gui.pages.overview_page",
+    "mclip_gui.gui.pages.train_page",
+    "mclip_gui.gui.pages.compare_page",
 )
 
 
