@@ -1,0 +1,1 @@
+"""Captions: rules, queues, verdicts, split, import/export and overview (no Qt)."""
