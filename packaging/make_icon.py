@@ -49,12 +49,12 @@ def main(argv: list[str]) -> int:
     icon = draw_icon()
     png.parent.mkdir(parents=True, exist_ok=True)
     icon.save(png, optimize=True)
-    print(f"wrote {png}")
+    print(f"wrote {png}")  # noqa: T201 - a build script reports what it wrote
     if len(argv) > 1:
         ico = Path(argv[1])
         ico.parent.mkdir(parents=True, exist_ok=True)
         icon.save(ico, sizes=ICO_SIZES)
-        print(f"wrote {ico}")
+        print(f"wrote {ico}")  # noqa: T201
     return 0
 
 

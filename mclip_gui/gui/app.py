@@ -73,7 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from mclip_gui.gui.errors import ErrorReporter
     from mclip_gui.gui.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("mclip-gui")
     app.setOrganizationName("mclip-gui")
     app.setWindowIcon(app_icon())
