@@ -19,7 +19,11 @@ from mclip_gui.core.logs import setup_logging
 
 log = logging.getLogger(__name__)
 
-COMMAND_MODULES = ("mclip_gui.cli.library_cmds", "mclip_gui.cli.caption_cmds")
+COMMAND_MODULES = (
+    "mclip_gui.cli.library_cmds",
+    "mclip_gui.cli.caption_cmds",
+    "mclip_gui.cli.train_cmds",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,1 @@
+"""Fine-tuning: settings, data, the training loop, its child process and model versions."""
