@@ -9,6 +9,8 @@ import ast
 import glob
 import importlib.util
 import io
+import json
+import subprocess
 import sys
 import tokenize
 import types
@@ -145,6 +147,64 @@ def test_excluded_modules_are_not_used_by_the_app(monkeypatch: pytest.MonkeyPatc
     for excluded in namespace["EXCLUDES"]:
         used = {m for m in imported if m == excluded or m.startswith(excluded + ".")}
         assert not used, f"{excluded} is excluded from the bundle but the app imports {used}"
+
+
+# Run in a fresh interpreter: excluded modules cannot be imported, then import everything the app
+# imports anywhere (also inside functions), as the bundle would at some point.
+BLOCKED_IMPORTS = """
+import importlib, importlib.abc, importlib.util, json, sys, traceback
+blocked, modules = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if any(name == b or name.startswith(b + ".") for b in blocked):
+            raise ModuleNotFoundError(f"No module named {name!r} (excluded from the bundle)")
+        return None
+
+sys.meta_path.insert(0, Block())
+failures = {}
+for name in modules:
+    try:
+        importlib.import_module(name)
+    except Exception as e:
+        if "excluded from the bundle" in str(e):
+            failures[name] = str(e)
+print(json.dumps(failures))
+"""
+
+
+@pytest.mark.slow
+def test_app_imports_work_without_the_excluded_modules(monkeypatch: pytest.MonkeyPatch) -> None:
+    namespace, _ = run_spec(monkeypatch)
+    modules = sorted(
+        m
+        for m in _imported_modules()
+        if not m.startswith("mclip_gui") and importlib.util.find_spec(m.split(".")[0])
+    )
+    for m in list(modules):  # `from X import Y`: keep X.Y only when Y is a module
+        if "." in m and m.rsplit(".", 1)[0] in modules:
+            try:
+                if importlib.util.find_spec(m) is None:
+                    modules.remove(m)
+            except ModuleNotFoundError:
+                modules.remove(m)
+    modules += ["pyqtgraph.graphicsItems.PlotItem", "mclip_gui.gui.app", "mclip_gui.cli"]
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            BLOCKED_IMPORTS,
+            json.dumps(namespace["EXCLUDES"]),
+            json.dumps(modules),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+        cwd=PROJECT,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {}
 
 
 def test_python_command_outside_and_inside_the_bundle(monkeypatch: pytest.MonkeyPatch) -> None:
