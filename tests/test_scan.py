@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from mclip_gui.core import scan
 from mclip_gui.core.errors import ConfigError, JobCancelled
-from mclip_gui.core.images import open_image
+from mclip_gui.core.images import HEIF_SUPPORTED, open_image
 from mclip_gui.core.jobs import CancelToken, Progress
 from mclip_gui.core.library import Library
 from mclip_gui.core.scan import (
@@ -176,6 +176,79 @@ def test_every_bad_file_is_recorded_with_its_reason(library: Library, messy_fold
         str(messy_folder / n) for n, (state, _) in EXPECTED_MESSY.items() if state != "ok"
     )
     assert (report.imported, report.duplicates, report.unreadable) == (4, 1, 7)
+
+
+def noise(size: tuple[int, int] = (64, 48)) -> PILImage.Image:
+    rng = random.Random(7)
+    return PILImage.frombytes(
+        "RGB", size, bytes(rng.randrange(256) for _ in range(size[0] * size[1] * 3))
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "reason"),
+    [
+        ("cut.jpg", "JPEG", "cannot decode: image file is truncated"),
+        ("cut.png", "PNG", "cannot decode: image file is truncated"),
+        ("cut.gif", "GIF", "cannot decode: image file is truncated"),
+        ("cut.webp", "WEBP", "cannot read the image header: could not create decoder object"),
+    ],
+)
+def test_truncated_file_of_each_format_is_unreadable(
+    library: Library, tmp_path: Path, name: str, fmt: str, reason: str
+) -> None:
+    whole = tmp_path / f"whole.{fmt.lower()}"
+    noise().save(whole, fmt)
+    data = whole.read_bytes()
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / name).write_bytes(data[: len(data) // 2])
+
+    report = import_folder(library, tmp_path / "photos")
+
+    assert len(report.problems) == 1
+    assert report.problems[0].reason.startswith(reason)
+
+
+def test_jpeg_with_trailing_data_is_decoded_and_kept(library: Library, tmp_path: Path) -> None:
+    # Data after the end marker (cameras append some) fails the cheap check; the decode rescues it.
+    folder = tmp_path / "photos"
+    path = make_jpeg(folder / "trailer.jpg", seed=8)
+    with path.open("ab") as handle:
+        handle.write(b"\xff\xda" + bytes(100_000))
+
+    report = import_folder(library, folder)
+
+    assert (report.imported, report.unreadable) == (1, 0)
+
+
+def test_heic_is_read_when_pillow_heif_is_installed(library: Library, tmp_path: Path) -> None:
+    if not HEIF_SUPPORTED:
+        pytest.skip("pillow-heif is not installed")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    noise().save(folder / "phone.heic", "HEIF")
+
+    import_folder(library, folder)
+
+    row = rows(library)[str(folder / "phone.heic")]
+    assert (row.state, row.format, row.width, row.height) == ("ok", "HEIF", 64, 48)
+
+
+def test_heic_without_pillow_heif_names_the_package(
+    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scan, "HEIF_SUPPORTED", False)
+    monkeypatch.setattr(scan, "pil_formats", lambda: ("JPEG", "PNG"))
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    # The start of an HEIC file: enough to be no format Pillow reads without the plugin.
+    (folder / "phone.heic").write_bytes(b"\x00\x00\x00\x18ftypheic" + bytes(64))
+
+    report = import_folder(library, folder)
+
+    assert report.problems == [
+        Problem(str(folder / "phone.heic"), "HEIC/AVIF needs the optional package pillow-heif")
+    ]
 
 
 def test_recorded_facts_of_a_readable_image(library: Library, messy_folder: Path) -> None:

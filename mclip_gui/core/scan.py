@@ -4,13 +4,15 @@
 folder; everything it learns goes into the library's database.
 
 How much of each file is checked, and why: every file is read once in full to hash it, and its
-header is parsed with Pillow (size, format, pixel limit) without decoding pixels. A full decode of
-every image would cap an import far below 500 images/s on a laptop, so instead the end of the file
-is checked for the format's closing marker (JPEG end-of-image after the last scan, PNG IEND, GIF
-trailer, WebP RIFF length). Only files failing that cheap check are decoded (JPEG at 1/8 scale),
-which catches truncated downloads while keeping healthy files on the fast path. Damage hidden in
-the middle of a file with an intact ending is caught later, when thumbnails or embeddings decode
-the image through `core.images.open_image` (the thumbnail job records such images unreadable).
+header is parsed with Pillow (size, format, pixel limit) without decoding pixels. Decoding takes
+tens of milliseconds per camera photo, which would cap an import far below 500 images/s on a
+laptop, so instead the end of the file is checked for the format's closing marker (JPEG
+end-of-image after the last scan, PNG IEND, GIF trailer, WebP RIFF length). Only files failing
+that cheap check are decoded (JPEG at 1/8 scale), which catches truncated downloads while keeping
+healthy files on the fast path. Damage hidden in the middle of a file with an intact ending is
+caught later, when thumbnails or embeddings decode the image through `core.images.open_image`
+(the thumbnail job records such images unreadable). TIFF and BMP have no closing marker: their
+truncation, too, is found at that first decode.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from typing import Any, BinaryIO
 
 from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
-from sqlalchemy import select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from mclip_gui.core.errors import ConfigError, ImageError
@@ -142,6 +144,16 @@ class FileFacts:
     reason: str | None = None
 
 
+@dataclass
+class _Known:
+    """A recorded image with a given content hash, as much as reconciling needs of it."""
+
+    path: str
+    state: str
+    duplicate_of: int | None
+    id: int | None = None  # None for a row inserted in this run, until its id is needed
+
+
 @dataclass(frozen=True)
 class PriorRow:
     """The recorded facts of an image, enough to tell whether its file changed."""
@@ -156,7 +168,10 @@ class PriorRow:
 
 
 def list_image_files(
-    root: Path, exclude: Path | None = None, cancel: CancelToken | None = None
+    root: Path,
+    exclude: Path | None = None,
+    cancel: CancelToken | None = None,
+    progress: ProgressCallback = no_progress,
 ) -> Listing:
     """Walk `root` recursively and list files with an image extension, sorted by path.
 
@@ -169,6 +184,7 @@ def list_image_files(
     visited: set[str] = set()
     excluded = os.path.realpath(exclude) if exclude else None
     stack = [str(root)]
+    last_report = time.monotonic()
     while stack:
         directory = stack.pop()
         real = os.path.realpath(directory)
@@ -182,6 +198,9 @@ def list_image_files(
         stack.extend(sorted(_scan_directory(directory, listing), reverse=True))
         if cancel is not None:
             cancel.check()
+        if time.monotonic() - last_report > 0.2:  # a big tree takes a while to list
+            progress(Progress(len(listing.files), 0, f"listing {root}"))
+            last_report = time.monotonic()
     listing.files.sort(key=lambda f: f.path)
     return listing
 
@@ -364,7 +383,7 @@ def import_folder(
     started = time.monotonic()
     cancel = cancel or CancelToken()
     progress(Progress(0, 0, f"listing {root}"))
-    listing = list_image_files(root, exclude=library.data_dir, cancel=cancel)
+    listing = list_image_files(root, library.data_dir, cancel, progress)
     report = _Importer(library, root, cancel).run(listing, progress)
     report.seconds = time.monotonic() - started
     log.info(
@@ -404,6 +423,9 @@ class _Importer:
         # Rows recorded under this folder whose files were not found: missing unless moved.
         self.vanished: dict[int, str] = {}
         self.seen: set[str] = set()
+        # Rows of the batch being written: new ones (inserted together) and changed ones.
+        self.pending: list[dict[str, Any]] = []
+        self.updates: list[dict[str, Any]] = []
 
     def run(self, listing: Listing, progress: ProgressCallback) -> ImportReport:
         self.report.skipped = listing.skipped
@@ -429,16 +451,25 @@ class _Importer:
             return folder.id
 
     def _prior_rows(self) -> dict[str, PriorRow]:
+        """Recorded images whose paths lie below this folder."""
         prefix = self.root if self.root.endswith(os.sep) else self.root + os.sep
-        # Everything that starts with the prefix sorts between it and the prefix with its last
-        # character incremented: a range the unique index on path answers.
+        # Paths starting with the prefix sort between it and the prefix with its last character
+        # incremented: a range the unique index on path answers. A database whose collation is
+        # not byte order may miss some there, so this folder's own rows are asked for by id too.
         upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
         query = select(Image.id, Image.path, Image.size, Image.mtime, Image.state).where(
-            Image.path >= prefix, Image.path < upper
+            or_(
+                Image.folder_id == self.folder_id,
+                and_(Image.path >= prefix, Image.path < upper),
+            )
         )
         with self.library.store.session() as s:
             rows = s.execute(query).all()
-        return {path: PriorRow(id_, size, mtime, state) for id_, path, size, mtime, state in rows}
+        return {
+            path: PriorRow(id_, size, mtime, state)
+            for id_, path, size, mtime, state in rows
+            if path.startswith(prefix)
+        }
 
     def _plan(self, files: list[Listed]) -> list[Listed]:
         """Count unchanged files, note vanished ones; return the files that must be read."""
@@ -476,76 +507,104 @@ class _Importer:
             pool.shutdown(wait=True, cancel_futures=True)
 
     def _write_batch(self, batch: list[FileFacts]) -> None:
+        """Record one batch in one transaction: new rows in one insert, changes in one update."""
         with self.library.store.session() as s:
-            hashes = {f.content_hash for f in batch if f.reason is None and f.content_hash}
-            matches: dict[str, list[Image]] = {}
-            for row in s.scalars(select(Image).where(Image.content_hash.in_(hashes))):
-                matches.setdefault(row.content_hash or "", []).append(row)
+            matches = self._matches(s, batch)
             for facts in batch:
                 self._apply(s, facts, matches)
+            self._insert_pending(s)
+            if self.updates:
+                s.execute(update(Image), self.updates)
+                self.updates = []
 
-    def _apply(self, s: Session, facts: FileFacts, matches: dict[str, list[Image]]) -> None:
-        same_hash = matches.get(facts.content_hash or "", []) if facts.reason is None else []
+    def _matches(self, s: Session, batch: list[FileFacts]) -> dict[str, list[_Known]]:
+        """Recorded images sharing a content hash with a readable file of the batch."""
+        hashes = {f.content_hash for f in batch if f.reason is None and f.content_hash}
+        query = (
+            select(Image.content_hash, Image.id, Image.path, Image.state, Image.duplicate_of)
+            .where(Image.content_hash.in_(hashes))
+            .order_by(Image.id)
+        )
+        matches: dict[str, list[_Known]] = {}
+        for content_hash, id_, path, state, duplicate_of in s.execute(query):
+            matches.setdefault(content_hash or "", []).append(
+                _Known(path, state, duplicate_of, id_)
+            )
+        return matches
+
+    def _apply(self, s: Session, facts: FileFacts, matches: dict[str, list[_Known]]) -> None:
+        readable = facts.reason is None and facts.content_hash is not None
+        same_hash = matches.setdefault(facts.content_hash or "", []) if readable else []
+        values = _values(facts)
         prior = self.prior.get(facts.path)
         if prior is not None:
-            row = s.get_one(Image, prior.id)
-            _fill(row, facts)
-            self._set_duplicate(s, row, [r for r in same_hash if r is not row])
-            self._count(row, facts)
+            values.update(id=prior.id, duplicate_of=self._original_id(s, facts, same_hash))
+            self.updates.append(values)
+            self._count(facts, values)
             return
 
         source = self._move_source(same_hash)
         if source is not None:
-            self._move(source, facts)
+            self._move(source, facts, values)
             return
 
-        row = Image(path=facts.path, folder_id=self.folder_id)
-        _fill(row, facts)
-        s.add(row)
-        self._set_duplicate(s, row, same_hash)
-        self._count(row, facts)
-        if facts.content_hash and facts.reason is None:
-            matches.setdefault(facts.content_hash, []).append(row)
+        duplicate_of = self._original_id(s, facts, same_hash)
+        values.update(path=facts.path, folder_id=self.folder_id, duplicate_of=duplicate_of)
+        values["added_at"] = values["updated_at"]
+        self.pending.append(values)
+        same_hash.append(_Known(facts.path, values["state"], duplicate_of))
+        self._count(facts, values)
 
-    def _move_source(self, same_hash: list[Image]) -> Image | None:
+    def _move_source(self, same_hash: list[_Known]) -> _Known | None:
         """A recorded image with these bytes whose file is gone: the file was moved here."""
-        for row in same_hash:
-            if row.id is None or row.path in self.seen:
+        for known in same_hash:
+            if known.id is None or known.path in self.seen:
                 continue  # recorded in this run, or its file is still there
-            if row.state == "missing" or row.id in self.vanished:
-                return row
+            if known.state == "missing" or known.id in self.vanished:
+                return known
             # Under another folder and not yet re-imported: it moved if its file is gone.
-            if not row.path.startswith(self.root + os.sep) and not os.path.exists(row.path):
-                return row
+            if not known.path.startswith(self.root + os.sep) and not os.path.exists(known.path):
+                return known
         return None
 
-    def _move(self, row: Image, facts: FileFacts) -> None:
-        log.info("%s moved to %s", row.path, facts.path)
-        self.vanished.pop(row.id, None)
-        row.path = facts.path
-        row.folder_id = self.folder_id
-        _fill(row, facts)
+    def _move(self, source: _Known, facts: FileFacts, values: dict[str, Any]) -> None:
+        log.info("%s moved to %s", source.path, facts.path)
+        assert source.id is not None  # _move_source returns recorded rows only
+        self.vanished.pop(source.id, None)
+        values.update(id=source.id, path=facts.path, folder_id=self.folder_id)
+        self.updates.append(values)
+        source.path, source.state = facts.path, "ok"
         self.report.moved += 1
 
-    def _set_duplicate(self, s: Session, row: Image, same_hash: list[Image]) -> None:
-        originals = [r for r in same_hash if r.state == "ok" and r.path != row.path]
-        if row.state != "ok" or not originals:
-            row.duplicate_of = None
-            return
-        first = next((r for r in originals if r.duplicate_of is None), originals[0])
+    def _original_id(self, s: Session, facts: FileFacts, same_hash: list[_Known]) -> int | None:
+        """The id of the first recorded image with the same bytes (None if there is none)."""
+        originals = [k for k in same_hash if k.state == "ok" and k.path != facts.path]
+        if facts.reason is not None or not originals:
+            return None
+        first = next((k for k in originals if k.duplicate_of is None), originals[0])
         if first.duplicate_of is not None:
-            first = s.get_one(Image, first.duplicate_of)
+            original = s.get_one(Image, first.duplicate_of)
+            first = _Known(original.path, original.state, None, original.id)
         if first.id is None:
-            s.flush()  # the original was added in this batch: it needs its id now
-        row.duplicate_of = first.id
-        self.report.duplicate_pairs.append((row.path, first.path))
+            # The original is new in this batch: insert what is pending to learn its id.
+            self._insert_pending(s)
+            first.id = s.scalar(select(Image.id).where(Image.path == first.path))
+        self.report.duplicate_pairs.append((facts.path, first.path))
+        return first.id
 
-    def _count(self, row: Image, facts: FileFacts) -> None:
+    def _insert_pending(self, s: Session) -> None:
+        if not self.pending:
+            return
+        # No RETURNING: one executemany is several times faster, and ids are rarely needed.
+        s.execute(insert(Image), self.pending)
+        self.pending = []
+
+    def _count(self, facts: FileFacts, values: dict[str, Any]) -> None:
         if facts.reason is not None:
             self.report.unreadable += 1
             self.report.problems.append(Problem(facts.path, facts.reason))
             log.info("skipping %s: %s", facts.path, facts.reason)
-        elif row.duplicate_of is not None:
+        elif values["duplicate_of"] is not None:
             self.report.duplicates += 1
         else:
             self.report.imported += 1
@@ -566,16 +625,19 @@ class _Importer:
         self.report.missing = len(ids)
 
 
-def _fill(row: Image, facts: FileFacts) -> None:
-    row.size = facts.size
-    row.mtime = facts.mtime
-    row.content_hash = facts.content_hash
-    row.width = facts.width
-    row.height = facts.height
-    row.format = facts.format
-    row.state = "ok" if facts.reason is None else "unreadable"
-    row.reason = facts.reason
-    row.updated_at = utcnow()
+def _values(facts: FileFacts) -> dict[str, Any]:
+    """The columns an import sets from what reading the file found."""
+    return {
+        "size": facts.size,
+        "mtime": facts.mtime,
+        "content_hash": facts.content_hash,
+        "width": facts.width,
+        "height": facts.height,
+        "format": facts.format,
+        "state": "ok" if facts.reason is None else "unreadable",
+        "reason": facts.reason,
+        "updated_at": utcnow(),
+    }
 
 
 def reader_threads() -> int:
