@@ -19,7 +19,7 @@ from mclip_gui.core.logs import setup_logging
 
 log = logging.getLogger(__name__)
 
-COMMAND_MODULES = ("mclip_gui.cli.library_cmds",)
+COMMAND_MODULES = ("mclip_gui.cli.library_cmds", "mclip_gui.cli.search_cmds")
 
 
 def build_parser() -> argparse.ArgumentParser:
