@@ -28,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="the library's data folder (default: the per-user data folder)",
     )
     parser.add_argument("--verbose", "-v", action="store_true", help="log debug details")
+    # For bench/bench_window.py: print when the window first painted, then quit.
+    parser.add_argument("--quit-after-first-paint", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--version", action="version", version=f"mclip-gui {__version__}")
     return parser
 
@@ -56,6 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     errors.install()
     library = Library(args.data_dir)
     window = MainWindow(library, errors=errors)
+    if args.quit_after_first_paint:
+        from mclip_gui.gui.first_paint import quit_after_first_paint
+
+        quit_after_first_paint(app)
     window.show()
     if args.folder is not None:
         window.folder_dropped.emit(args.folder.resolve())
