@@ -26,7 +26,10 @@ from mclip_gui.gui.jobs import Job, JobRunner
 log = logging.getLogger(__name__)
 
 # Each module has `create_page(window) -> (title, QWidget)`; order is the tab order.
-PAGE_MODULES: tuple[str, ...] = ("mclip_gui.gui.pages.library_page",)
+PAGE_MODULES: tuple[str, ...] = (
+    "mclip_gui.gui.pages.search_page",
+    "mclip_gui.gui.pages.library_page",
+)
 
 
 class MainWindow(QMainWindow):
