@@ -201,9 +201,9 @@ class EmbeddingSet:
         drop = {int(i) for i in ids} & self._row.keys()
         if not drop:
             return 0
-        keep = np.array([int(i) not in drop for i in self.ids], dtype=bool)
-        ids, vectors = self.ids[keep], self.vectors[keep]
-        self._ids, self._vectors, self._count = ids, vectors, len(ids)
+        keep = ~np.isin(self.ids, np.fromiter(drop, dtype=np.int64))
+        kept_ids, kept_vectors = self.ids[keep], self.vectors[keep]
+        self._ids, self._vectors, self._count = kept_ids, kept_vectors, len(kept_ids)
         self._row = {int(image_id): row for row, image_id in enumerate(self.ids)}
         return len(drop)
 
