@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from mclip_gui.core.browse import ImageItem, list_items, plural
 from mclip_gui.core.jobs import CancelToken, ProgressCallback
 from mclip_gui.core.library import Library
-from mclip_gui.gui.detail_pane import DetailPane
+from mclip_gui.gui.detail_pane import DetailPane, LargeView
 from mclip_gui.gui.image_grid import ImageGrid, ImageGridModel, ThumbnailLoader
 from mclip_gui.gui.jobs import Job, JobRunner
 
@@ -107,6 +107,7 @@ class SearchPage(QWidget):
         self.shown_seq = 0  # number of the search whose result is on screen
         self.shown: ShownResult | None = None
         self.index_job: Job | None = None
+        self.dialogs: list[QWidget] = []  # open large views, kept alive
         self._build()
         self._connect()
         self.load_model(load)
@@ -162,6 +163,7 @@ class SearchPage(QWidget):
         self.similar_button.clicked.connect(self.find_similar)
         self.index_button.clicked.connect(self.index_now)
         self.grid.current_changed.connect(self._on_current)
+        self.grid.item_activated.connect(self.open_large_view)
         self.grid.customContextMenuRequested.connect(self._context_menu)
         self.window_.status_changed.connect(self.library_changed)
         self.window_.installEventFilter(self)
@@ -326,6 +328,13 @@ class SearchPage(QWidget):
     def _on_current(self, item: ImageItem | None) -> None:
         self.similar_button.setEnabled(item is not None and self.service is not None)
         self.detail.show_image(item.id if item is not None else None)
+
+    def open_large_view(self, item: ImageItem) -> None:
+        """Show a result large in its own window (Enter or double click)."""
+        view = LargeView(self.library, Path(item.path), self)
+        view.finished.connect(lambda _=0, v=view: self.dialogs.remove(v))
+        self.dialogs.append(view)
+        view.show()
 
     def _context_menu(self, pos: QPoint) -> None:
         index = self.grid.indexAt(pos)
