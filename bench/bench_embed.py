@@ -12,6 +12,7 @@ Peak resident memory is sampled during each.
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import threading
 import time
@@ -103,6 +104,7 @@ def main() -> None:
         pipe_rate, pipe_peak = measured(pipeline)
         library.close()
 
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared machine)")
     print(f"one image at a time (baseline): {base_rate:6.1f} images/s, peak {base_peak:,.0f} MiB")
     print(f"bare forward, pre-decoded:      {bare_rate:6.1f} images/s, peak {bare_peak:,.0f} MiB")
     print(f"embed_library pipeline:         {pipe_rate:6.1f} images/s, peak {pipe_peak:,.0f} MiB")

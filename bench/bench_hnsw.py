@@ -11,6 +11,7 @@ structureless worst case. The baseline, measured in the same run, is exact numpy
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -76,6 +77,7 @@ def main() -> None:
     queries = make_vectors(args.queries, args.dim, args.data, 2, centers)
     ids = np.arange(args.n, dtype=np.int64)
     print(f"{args.n:,} x {args.dim} {args.data} vectors, {args.queries} queries, k={args.k}")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared machine)")
     print(f"HNSW M={params.m} ef_construction={params.ef_construction}")
 
     # Baseline: exact search (numpy matmul), one query at a time like the app.

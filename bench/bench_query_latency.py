@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -133,6 +134,7 @@ def main() -> None:
     tokens = [model.count_tokens(q) for q in queries]
     b50, b95 = percentiles(base_ms)
     a50, a95 = percentiles(app_ms)
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared machine)")
     print(f"model load {load_s:.1f} s, warm-up {warm_s:.2f} s; {args.threads} threads, CPU")
     print(f"{len(queries)} German queries, median {statistics.median(tokens):.0f} tokens; ")
     print(f"library {LIBRARY_SIZE:,} images, top_k {args.top_k}, trimmed: {service._trim_ok}")
