@@ -186,6 +186,10 @@ def test_find_similar_searches_by_the_selected_image(qtbot: Any, window: MainWin
     assert len(page.shown.items) == 7
     assert page.status.text().startswith(f"7 results like {chosen.name} in ")
 
+    page.grid.select_row(0)
+    page.grid.item_activated.emit(page.grid.current_item())
+    assert len(page.dialogs) == 1 and page.dialogs[0].isVisible()
+
 
 def test_a_model_that_cannot_load_is_explained(
     qtbot: Any, library: Library, tmp_path: Path

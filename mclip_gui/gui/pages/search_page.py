@@ -183,22 +183,26 @@ class SearchPage(QWidget):
 
         loader = load or default_load
 
-        def load_and_open(progress: ProgressCallback, cancel: CancelToken) -> SearchService:
+        def load_and_open(
+            progress: ProgressCallback, cancel: CancelToken
+        ) -> tuple[SearchService, int]:
             from mclip_gui.core.search import SearchService
 
-            return SearchService(library, loader(progress, cancel))
+            service = SearchService(library, loader(progress, cancel))
+            return service, service.missing_count()
 
         job = self.window_.runner.start("Loading model", load_and_open)
         job.succeeded.connect(self._model_ready)
         job.failed.connect(self._model_failed)
         return job
 
-    def _model_ready(self, service: SearchService) -> None:
+    def _model_ready(self, loaded: tuple[SearchService, int]) -> None:
+        service, missing = loaded
         self.service = service
         self.box.setPlaceholderText(READY_TEXT)
         self.box.setEnabled(True)
         self.box.setFocus()
-        self._show_index_offer(service.missing_count())
+        self._show_index_offer(missing)
         if self.box.text().strip():
             self.search_now()
 
