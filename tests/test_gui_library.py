@@ -7,17 +7,19 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from conftest import PROJECT
+from PIL import Image as PILImage
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from test_thumbnails import add_images, write_photos
 
 from mclip_gui.core.browse import ImageItem
 from mclip_gui.core.library import Library
+from mclip_gui.core.thumbnails import missing_thumbnails
 from mclip_gui.gui.image_grid import ImageGridModel, ThumbnailLoader
 from mclip_gui.gui.main_window import MainWindow
 from mclip_gui.gui.pages.library_page import LibraryPage, import_summary
@@ -45,6 +47,7 @@ class Report:
     duplicates: int = 0
     missing: int = 0
     folder: str = "photos"
+    skipped: list[Problem] = field(default_factory=list)
 
 
 @pytest.fixture
@@ -62,7 +65,12 @@ def page_of(window: MainWindow) -> LibraryPage:
 
 
 def wait_for_rows(qtbot, page: LibraryPage, n: int) -> None:
-    qtbot.waitUntil(lambda: page.grid.grid_model.rowCount() == n, timeout=TIMEOUT_MS)
+    def check() -> None:
+        rows = page.grid.grid_model.rowCount()
+        jobs = [job.name for job in page.window_.runner.active]
+        assert rows == n, f"{rows} rows; running jobs: {jobs}"
+
+    qtbot.waitUntil(check, timeout=TIMEOUT_MS)
 
 
 def test_grid_shows_every_image_with_thumbnails(qtbot, library, tmp_path: Path) -> None:
@@ -91,7 +99,7 @@ def test_selecting_an_image_shows_its_facts_and_preview(qtbot, library, tmp_path
 
     page.grid.select_row(1)
 
-    facts = {name: label.text() for name, label in page.detail.facts.items()}
+    facts = {name: label.full_text() for name, label in page.detail.facts.items()}
     assert facts["Path"] == str(paths[1])
     assert facts["Dimensions"] == "64 × 48"
     assert facts["Format"] == "JPEG"
@@ -130,7 +138,9 @@ def test_keyboard_moves_through_the_grid_and_enter_opens_the_large_view(
     view.close()
 
 
-def test_thumbnail_job_marks_a_truncated_jpeg_unreadable(qtbot, library, tmp_path: Path) -> None:
+def test_missing_thumbnails_are_made_at_start_and_truncated_jpeg_marked(
+    qtbot, library, tmp_path: Path
+) -> None:
     paths = write_photos(tmp_path / "photos", 3)
     broken = tmp_path / "photos" / "broken.jpg"
     broken.write_bytes(paths[0].read_bytes()[:300])
@@ -141,13 +151,27 @@ def test_thumbnail_job_marks_a_truncated_jpeg_unreadable(qtbot, library, tmp_pat
     page = page_of(win)
     wait_for_rows(qtbot, page, 4)
 
-    job = page.make_thumbnails()
-    assert job is not None
-
+    # The page starts the thumbnail job itself once it has shown the images.
     qtbot.waitUntil(
         lambda: win.counts_label.text() == "3 images · 1 unreadable", timeout=TIMEOUT_MS
     )
     wait_for_rows(qtbot, page, 3)
+    assert missing_thumbnails(library) == []
+
+
+def test_new_thumbnail_size_fills_a_new_cache(qtbot, library, tmp_path: Path) -> None:
+    add_images(library, write_photos(tmp_path / "photos", 3))
+    win = MainWindow(library)
+    qtbot.addWidget(win)
+    win.show()
+    page = page_of(win)
+    qtbot.waitUntil(lambda: page.thumbnail_job is not None and not page.thumbnail_job.running)
+
+    library.update_settings(thumbnail_size=64)
+    win.settings_changed.emit({"thumbnail_size"})
+
+    qtbot.waitUntil(lambda: missing_thumbnails(library) == [], timeout=TIMEOUT_MS)
+    assert len(list((library.layout.thumbnails / "64").rglob("*.jpg"))) == 3
 
 
 def test_uncaught_error_in_a_job_shows_the_error_dialog(qtbot, window: MainWindow) -> None:
@@ -175,10 +199,12 @@ def test_problems_dialog_lists_and_copies_path_and_reason(qtbot) -> None:
 
 def test_import_summary_names_counts_like_the_status_bar() -> None:
     report = Report(imported=9583, unreadable=2, duplicates=1)
-    rescan = Report(unchanged=9583, moved=1, missing=2)
+    rescan = Report(unchanged=9583, moved=1, missing=2, skipped=[Problem("/x/\udcff", "name")])
 
     assert import_summary([report]) == "Imported 9,583 images, 2 unreadable, 1 duplicate"
-    assert import_summary([rescan]) == "Imported 0 images, 9,583 unchanged, 1 moved, 2 missing"
+    assert import_summary([rescan]) == (
+        "Imported 0 images, 9,583 unchanged, 1 moved, 2 missing, 1 skipped"
+    )
 
 
 def test_pixmap_cache_stays_bounded(qtbot, library, tmp_path: Path) -> None:
@@ -236,3 +262,52 @@ def test_window_paints_without_importing_torch(tmp_path: Path) -> None:
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[-2:] == ["torch-imported", "no"]
+
+
+def test_add_folder_imports_summarises_and_lists_problems(qtbot, window, tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    paths = write_photos(folder, 4)
+    (folder / "copy.jpg").write_bytes(paths[0].read_bytes())
+    (folder / "empty.jpg").write_bytes(b"")
+    page = page_of(window)
+
+    window.folder_dropped.emit(folder)
+
+    bar = window.statusBar()
+    qtbot.waitUntil(lambda: bar.currentMessage() != "", timeout=TIMEOUT_MS)
+    # Categories are exclusive: the duplicate is a row of the grid, not one of the 4 imported.
+    assert bar.currentMessage() == "Imported 4 images, 1 unreadable, 1 duplicate"
+    wait_for_rows(qtbot, page, 5)
+    qtbot.waitUntil(lambda: window.counts_label.text() == "5 images · 1 unreadable")
+    qtbot.waitUntil(lambda: page.thumbnail_job is not None and not page.thumbnail_job.running)
+    page.show_problems()
+    [dialog] = page.dialogs
+    assert isinstance(dialog, ProblemsDialog)
+    assert dialog.text() == f"{folder / 'empty.jpg'}\tempty file (0 bytes)\n"
+    dialog.close()
+
+
+def test_rescan_finds_new_files(qtbot, window, tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    write_photos(folder, 2)
+    page = page_of(window)
+    window.folder_dropped.emit(folder)
+    wait_for_rows(qtbot, page, 2)
+    PILImage.new("RGB", (30, 20), (1, 2, 3)).save(folder / "new.png")
+
+    qtbot.keyClick(window, Qt.Key.Key_F5)
+
+    wait_for_rows(qtbot, page, 3)
+    assert window.statusBar().currentMessage() == "Imported 1 image, 2 unchanged"
+
+
+def test_signal_emits_keep_python_reference_counts(qtbot) -> None:
+    # PySide6 6.12.0 released a reference to True on every emit; the grid emits one per
+    # thumbnail, so the window crashed after a few hundred ("deallocating True or False").
+    loader = ThumbnailLoader(lambda item: Path(item.path), 64)
+    before = sys.getrefcount(True)
+
+    for _ in range(100):
+        loader.failed.emit("key", "reason")
+
+    assert sys.getrefcount(True) >= before - 5

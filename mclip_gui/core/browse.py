@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -25,7 +25,8 @@ class ImageItem:
 
     @property
     def name(self) -> str:
-        return Path(self.path).name
+        # os.path, not pathlib: the grid asks for every painted cell, and this is 30x cheaper.
+        return os.path.basename(self.path)
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, event, select, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mclip_gui.core.schema import Meta
@@ -39,12 +39,45 @@ def make_engine(url: str) -> Engine:
 
 def upgrade(engine: Engine) -> None:
     """Create or upgrade the schema to the newest Alembic revision."""
+    if _at_head(engine):
+        return
+    # Imported only when there is something to migrate: alembic (with mako and pygments) takes
+    # most of a second to import, which the window's start-up cannot afford.
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def head_revisions() -> set[str]:
+    """The newest revisions of the migration scripts, read from their source with `ast`."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (MIGRATIONS / "versions").glob("*.py"):
+        values = {}
+        for node in ast.parse(script.read_text(encoding="utf-8")).body:
+            target = node.targets[0] if isinstance(node, ast.Assign) else None
+            if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
+                values[target.id] = ast.literal_eval(node.value)  # type: ignore[attr-defined]
+        revisions.add(values["revision"])
+        down = values.get("down_revision")
+        parents.update(down if isinstance(down, tuple | list) else [down] if down else [])
+    return revisions - parents
+
+
+def _at_head(engine: Engine) -> bool:
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT version_num FROM alembic_version"))
+            current = {row[0] for row in rows}
+    except SQLAlchemyError:  # no version table yet: a new database
+        return False
+    return current == head_revisions()
 
 
 class Store:

@@ -129,6 +129,20 @@ def _cached_hashes(folder: Path) -> set[str]:
     }
 
 
+# Nice value of thumbnail workers (Linux): the window's main thread should win the CPU.
+BACKGROUND_NICE = 10
+
+
+def background_priority() -> None:
+    """Lower this worker thread's (or process's) priority; a no-op where not supported."""
+    try:
+        tid = threading.get_native_id()  # a thread id is also a valid target for setpriority
+        if os.getpriority(os.PRIO_PROCESS, tid) < BACKGROUND_NICE:
+            os.setpriority(os.PRIO_PROCESS, tid, BACKGROUND_NICE)
+    except (AttributeError, OSError):  # not Linux, or not allowed: normal priority is fine
+        pass
+
+
 def _make_one(task: ThumbnailTask, size: int, max_pixels: int) -> str | None:
     """Make one thumbnail; returns the reason it failed, or None. Runs in a worker."""
     try:
@@ -161,7 +175,7 @@ def make_thumbnails(
     settings = library.settings
     workers = workers or max(2, os.cpu_count() or 2)
     pool_class = ProcessPoolExecutor if processes else ThreadPoolExecutor
-    with pool_class(max_workers=workers) as pool:
+    with pool_class(max_workers=workers, initializer=background_priority) as pool:
         results = _bounded_map(
             pool,
             lambda t: pool.submit(_make_one, t, settings.thumbnail_size, settings.max_image_pixels),

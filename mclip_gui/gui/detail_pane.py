@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
-from PySide6.QtGui import QImage, QPixmap, QResizeEvent
+from PySide6.QtGui import QAction, QGuiApplication, QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
@@ -126,6 +126,39 @@ class ScaledImageLabel(QLabel):
         )
 
 
+class ElidedLabel(QLabel):
+    """One line elided in the middle to fit the pane; tooltip and Copy give the full text.
+
+    Long paths and hashes would otherwise widen the pane at the grid's expense.
+    """
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(40)
+        copy = QAction("Copy", self)
+        copy.triggered.connect(lambda: QGuiApplication.clipboard().setText(self._full))
+        self.addAction(copy)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = max(self.width(), 40)
+        self.setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle, width))
+
+
 FACTS = ("Path", "Size", "Dimensions", "Format", "Content hash", "State", "Split", "Duplicate of")
 
 
@@ -140,7 +173,7 @@ class DetailPane(QWidget):
         self.decoder.decoded.connect(self._on_decoded)
         self.decoder.failed.connect(self._on_failed)
         self.preview = ScaledImageLabel()
-        self.facts: dict[str, QLabel] = {}
+        self.facts: dict[str, ElidedLabel] = {}
         self.captions_title = QLabel("Captions")
         self.captions = QListWidget()
         self.captions.setWordWrap(True)
@@ -151,9 +184,7 @@ class DetailPane(QWidget):
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         for name in FACTS:
-            label = QLabel()
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            label.setWordWrap(True)
+            label = ElidedLabel()
             self.facts[name] = label
             form.addRow(f"{name}:", label)
         layout = QVBoxLayout(self)
@@ -169,7 +200,7 @@ class DetailPane(QWidget):
         if details is None:
             self.preview.clear_image("Select an image")
             for label in self.facts.values():
-                label.clear()
+                label.set_full_text("")
             self.captions.clear()
             self.captions_title.setText("Captions")
             return
@@ -191,7 +222,7 @@ class DetailPane(QWidget):
             "Duplicate of": f"image {d.duplicate_of}" if d.duplicate_of else "no",
         }
         for name, value in values.items():
-            self.facts[name].setText(value)
+            self.facts[name].set_full_text(value)
 
     def _fill_captions(self, d: ImageDetails) -> None:
         self.captions.clear()

@@ -5,12 +5,11 @@ from __future__ import annotations
 import sys
 import time
 
-from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
 
 
 class _FirstPaint(QObject):
-    def __init__(self, app: QApplication):
+    def __init__(self, app: QCoreApplication):
         super().__init__(app)
         self._app = app
         self._seen = False
@@ -29,6 +28,6 @@ class _FirstPaint(QObject):
         self._app.quit()
 
 
-def quit_after_first_paint(app: QApplication) -> None:
+def quit_after_first_paint(app: QCoreApplication) -> None:
     """Print `first-paint-at <unix time> torch-imported <yes|no>` at the first paint and quit."""
     app.installEventFilter(_FirstPaint(app))

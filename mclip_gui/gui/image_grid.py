@@ -7,6 +7,10 @@
 - QImage -> QPixmap happens on the main thread (pixmaps belong to the GUI thread); pixmaps live in
   an LRU cache bounded in count, so memory does not grow with the library.
 - `ImageGrid` is the QListView (icon mode, uniform item sizes) wired to both.
+
+Reuse (e.g. search results): `grid = ImageGrid.for_library(library)`, then
+`grid.set_items(core.browse.list_items(library, ids))` keeps the order of `ids`; connect
+`grid.current_changed` / `grid.item_activated`; call `grid.shutdown()` when the window closes.
 """
 
 from __future__ import annotations
@@ -153,7 +157,15 @@ class _LoaderRunnable(QRunnable):
         self._loader = loader
 
     def run(self) -> None:
+        lower_thread_priority()
         self._loader.work()
+
+
+def lower_thread_priority() -> None:
+    """Let the main thread win the CPU over this worker, so scrolling stays smooth."""
+    from mclip_gui.core.thumbnails import background_priority
+
+    background_priority()
 
 
 class ImageGridModel(QAbstractListModel):
@@ -286,9 +298,11 @@ class ImageGrid(QListView):
     @classmethod
     def for_library(cls, library: Library, parent: QWidget | None = None) -> ImageGrid:
         """A grid whose thumbnails come from (and are made into) the library's cache."""
-        from mclip_gui.core.thumbnails import ensure_thumbnail
 
         def fetch(item: ImageItem) -> Path:
+            # Imported here, on a worker: Pillow and its plugins are not needed for the first paint.
+            from mclip_gui.core.thumbnails import ensure_thumbnail
+
             assert item.content_hash is not None  # the loader skips items without a hash
             return ensure_thumbnail(library, item.content_hash, Path(item.path))
 

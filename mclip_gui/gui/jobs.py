@@ -11,7 +11,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 from mclip_gui.core.errors import JobCancelled
 from mclip_gui.core.jobs import CancelToken, Progress
@@ -80,7 +80,9 @@ class JobRunner(QObject):
         self._jobs.add(job)
         job.finished.connect(lambda: self._jobs.discard(job))
         self.job_started.emit(job)
-        self.pool.start(_Runnable(job))
+        # Handed to the pool from the event loop, not here: callers connect to the job's signals
+        # after start() returns, and a quick job must not emit before anyone listens.
+        QTimer.singleShot(0, self, lambda: self.pool.start(_Runnable(job)))
         return job
 
     def cancel_all(self) -> None:

@@ -37,6 +37,8 @@ class MainWindow(QMainWindow):
 
     folder_dropped = Signal(Path)  # a folder to import (menu, drag and drop, command line)
     status_changed = Signal()  # something changed the library's counts
+    settings_changed = Signal(set)  # names of the settings that changed
+    model_changed = Signal(str)  # the active model (settings.model) is now this one
 
     def __init__(
         self, library: Library, runner: JobRunner | None = None, errors: ErrorReporter | None = None
@@ -88,6 +90,44 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
+        settings_action = QAction("&Settings…", self)
+        settings_action.setShortcut(QKeySequence.StandardKey.Preferences)
+        settings_action.triggered.connect(self.open_settings)
+        self.menu("&Edit").addAction(settings_action)
+        model_action = QAction("&Choose model…", self)
+        model_action.setShortcut(QKeySequence("Ctrl+M"))
+        model_action.triggered.connect(self.choose_model)
+        self.menu("&Model").addAction(model_action)
+
+    def choose_model(self) -> None:
+        from mclip_gui.gui.model_dialog import ModelDialog
+
+        dialog = ModelDialog(self.library, self)
+        if dialog.exec() == ModelDialog.DialogCode.Accepted:
+            self.set_model(dialog.chosen())
+
+    def set_model(self, spec: str) -> None:
+        """Make `spec` the active model and tell the pages."""
+        before = self.library.settings
+        self.library.update_settings(model=spec)
+        self.apply_settings_change(before)
+
+    def open_settings(self) -> None:
+        from mclip_gui.gui.settings_dialog import SettingsDialog
+
+        before = self.library.settings
+        dialog = SettingsDialog(self.library, self)
+        if dialog.exec() == SettingsDialog.DialogCode.Accepted:
+            self.apply_settings_change(before)
+
+    def apply_settings_change(self, before: object) -> None:
+        """Tell the pages which settings changed since `before`."""
+        after = self.library.settings
+        changed = {k for k, v in vars(after).items() if getattr(before, k) != v}
+        if changed:
+            self.settings_changed.emit(changed)
+        if "model" in changed:
+            self.model_changed.emit(after.model)
 
     # -- status bar and jobs -----------------------------------------------------------------
     def _build_status_bar(self) -> None:

@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QSplitter, QVBoxLayout, QWidget
 from sqlalchemy import select
@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 # How long an import summary stays in the status bar before the counts show again.
 SUMMARY_MS = 30_000
+# Longest wait for the first paint before the images are listed anyway.
+FIRST_REFRESH_FALLBACK_MS = 1000
 
 
 def create_page(window: MainWindow) -> tuple[str, QWidget]:
@@ -54,6 +56,9 @@ def import_summary(reports: Sequence[Any]) -> str:
         parts.append(plural(total["duplicates"], "duplicate"))
     if total["missing"]:
         parts.append(f"{total['missing']:,} missing")
+    skipped = sum(len(r.skipped) for r in reports)
+    if skipped:
+        parts.append(f"{skipped:,} skipped")
     return ", ".join(parts)
 
 
@@ -76,14 +81,19 @@ class LibraryPage(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
         self.thumbnail_job: Job | None = None
+        self._refreshes = 0  # number of the latest refresh; only its result is shown
         self.dialogs: list[QWidget] = []  # open non-modal dialogs, kept alive
         self.grid.current_changed.connect(self._on_current)
         self.grid.item_activated.connect(self.open_large_view)
         window.folder_dropped.connect(self.import_folder)
         window.status_changed.connect(self.refresh)
+        window.settings_changed.connect(self._on_settings_changed)
         window.installEventFilter(self)
         self._add_actions()
-        self.refresh()
+        # The first listing starts once the grid has painted: its thread would otherwise compete
+        # with the start-up for the interpreter. The timer covers a window that never paints.
+        self.grid.viewport().installEventFilter(self)
+        QTimer.singleShot(FIRST_REFRESH_FALLBACK_MS, self, self._first_refresh)
 
     # -- actions -------------------------------------------------------------------------------
     def _add_actions(self) -> None:
@@ -135,10 +145,14 @@ class LibraryPage(QWidget):
         def read(_progress: ProgressCallback, _cancel: CancelToken) -> tuple[list[ImageItem], str]:
             return list_items(library), counts_text(count_by_state(library))
 
+        self._refreshes += 1
+        number = self._refreshes
         job = self.window_.runner.start("Reading library", read)
-        job.succeeded.connect(self._show_items)
+        job.succeeded.connect(lambda result: self._show_items(number, result))
 
-    def _show_items(self, result: tuple[list[ImageItem], str]) -> None:
+    def _show_items(self, number: int, result: tuple[list[ImageItem], str]) -> None:
+        if number != self._refreshes:
+            return  # an older read finished after a newer one started: its view is stale
         items, counts = result
         current = self.grid.current_item()
         self.grid.set_items(items)
@@ -147,6 +161,9 @@ class LibraryPage(QWidget):
             row = self.grid.grid_model.row_of(current.id)
             if row is not None:
                 self.grid.select_row(row)
+        if number == 1 and items:
+            # Thumbnails an earlier session did not finish (closed mid-job) are made now.
+            self.make_thumbnails()
 
     def import_folder(self, folder: Path) -> Job:
         """Import `folder` as a job; afterwards refresh, summarise and make thumbnails."""
@@ -197,12 +214,22 @@ class LibraryPage(QWidget):
             # Files that failed to decode now count as unreadable: update grid and counts.
             self.window_.status_changed.emit()
 
+    def _on_settings_changed(self, names: set[str]) -> None:
+        if "thumbnail_size" in names:
+            self.make_thumbnails()  # a new size is a new cache folder: fill it in the background
+
     # -- selection and shutdown ----------------------------------------------------------------
     def _on_current(self, item: ImageItem | None) -> None:
         self.detail.show_image(item.id if item is not None else None)
 
+    def _first_refresh(self) -> None:
+        if self._refreshes == 0:
+            self.refresh()
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.window_ and event.type() == QEvent.Type.Close:
+        if event.type() == QEvent.Type.Paint and watched is self.grid.viewport():
+            self._first_refresh()  # the job itself starts after this paint (gui.jobs)
+        elif watched is self.window_ and event.type() == QEvent.Type.Close:
             self.grid.shutdown()
             self.detail.shutdown()
         return False

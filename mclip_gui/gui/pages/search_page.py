@@ -79,9 +79,11 @@ class ScoredGridModel(ImageGridModel):
 
 def results_grid(library: Library) -> ImageGrid:
     """A thumbnail grid (thumbnails from the library's cache) whose captions are scores."""
-    from mclip_gui.core.thumbnails import ensure_thumbnail
 
     def fetch(item: ImageItem) -> Path:
+        # Imported here, on a worker: Pillow is not needed for the first paint.
+        from mclip_gui.core.thumbnails import ensure_thumbnail
+
         assert item.content_hash is not None  # the loader skips items without a hash
         return ensure_thumbnail(library, item.content_hash, Path(item.path))
 
