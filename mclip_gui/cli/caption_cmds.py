@@ -16,6 +16,12 @@ from mclip_gui.core.captions.io import (
 )
 from mclip_gui.core.captions.rules import LANGUAGES, check_caption
 from mclip_gui.core.captions.service import annotator_names, ensure_annotator
+from mclip_gui.core.captions.split import (
+    ensure_splits,
+    eval_one_in,
+    set_eval_one_in,
+    split_counts,
+)
 from mclip_gui.core.jobs import CancelToken
 from mclip_gui.core.library import Library
 
@@ -33,6 +39,16 @@ def register(commands: Any) -> None:
         "--language", choices=LANGUAGES, help="rule set (default: settings.caption_language)"
     )
     check.set_defaults(func=cmd_check)
+    split = sub.add_parser(
+        "split", help="assign train/eval splits and show them; change the held-out share"
+    )
+    split.add_argument(
+        "--eval-one-in",
+        type=int,
+        default=None,
+        help="hold out one image in N for evaluation (only before the first training run)",
+    )
+    split.set_defaults(func=cmd_split)
 
     annotators = commands.add_parser("annotators", help="add or list annotators")
     asub = annotators.add_subparsers(dest="annotators_command", metavar="ACTION", required=True)
@@ -110,6 +126,20 @@ def cmd_check(args: argparse.Namespace, library: Library) -> int:
     if not broken:
         print("ok: the caption breaks no rule")
     return 1 if broken else 0
+
+
+def cmd_split(args: argparse.Namespace, library: Library) -> int:
+    if args.eval_one_in is not None:
+        moved = set_eval_one_in(library, args.eval_one_in)
+        print(f"eval split set to one image in {args.eval_one_in} ({moved} images assigned)")
+    else:
+        ensure_splits(library)
+    counts = split_counts(library)
+    print(
+        f"one image in {eval_one_in(library)} held out: {counts.get('train', 0)} train, "
+        f"{counts.get('eval', 0)} eval, {counts.get(None, 0)} without content hash"
+    )
+    return 0
 
 
 def cmd_annotators_add(args: argparse.Namespace, library: Library) -> int:

@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 PAGE_MODULES: tuple[str, ...] = (
     "mclip_gui.gui.pages.search_page",
     "mclip_gui.gui.pages.library_page",
+    "mclip_gui.gui.pages.caption_page",
+    "mclip_gui.gui.pages.validate_page",
+    "mclip_gui.gui.pages.overview_page",
     "mclip_gui.gui.pages.train_page",
     "mclip_gui.gui.pages.compare_page",
 )

@@ -205,7 +205,8 @@ def _rows(text: str, fmt: str, options: ImportOptions, report: ImportReport) -> 
     first = True
     for number, row in _table(text, delimiter):
         if first:
-            _require_columns(row, (image_column, *columns))
+            extra = (options.language_column,) if options.language_column else ()
+            _require_columns(row, (image_column, *columns, *extra))
             first = False
         report.rows += 1
         image = _column(row, image_column) or ""
@@ -220,7 +221,7 @@ def _require_columns(row: dict[str, str], needed: tuple[str, ...]) -> None:
     if missing:
         raise CaptionError(
             f"The file has no column {', '.join(missing)} (columns: {', '.join(row)}); "
-            "name the right ones with --image-column and --text-column."
+            "name the right ones with --image-column, --text-column and --language-column."
         )
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mclip_gui.core.captions.service import VERDICTS
+from mclip_gui.core.captions.split import eval_one_in, split_counts
 from mclip_gui.core.library import Library
 from mclip_gui.core.schema import Annotator, Caption, Image, Verdict
 
@@ -48,21 +49,25 @@ class Overview:
     agreement_alpha: float | None = None
     agreement_captions: int = 0  # captions with 2+ verdicts
     percent_agreement: float | None = None
+    splits: dict[str, int] = field(default_factory=dict)  # train, eval, unassigned
+    eval_one_in: int = 6
 
 
 def compute_overview(library: Library) -> Overview:
     """Read the counts; a few queries, fine for hundreds of thousands of captions."""
     with library.store.session() as s:
         images = _image_states(s)
-        captions = dict(
-            s.execute(select(Caption.state, func.count()).group_by(Caption.state)).tuples().all()
-        )
+        by_state = select(Caption.state, func.count()).group_by(Caption.state)
+        captions = {state: int(count) for state, count in s.execute(by_state)}
         annotators = _annotator_stats(s)
         ratings = _ratings(s)
     alpha, agreement = agreement_of(ratings)
+    splits = {str(name or "unassigned"): count for name, count in split_counts(library).items()}
     return Overview(
+        splits=splits,
+        eval_one_in=eval_one_in(library),
         images=images,
-        captions={k: int(v) for k, v in captions.items()},
+        captions=captions,
         annotators=annotators,
         agreement_alpha=alpha,
         agreement_captions=len(ratings),

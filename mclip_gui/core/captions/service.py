@@ -25,8 +25,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, exists, insert, or_, select, update
+from sqlalchemy import Select, delete, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -40,6 +41,10 @@ log = logging.getLogger(__name__)
 VERDICTS = ("appropriate", "inappropriate", "image_failed")
 OUTCOME_STATE = {"appropriate": "accepted", "inappropriate": "rejected", "image_failed": "problem"}
 CAPTION_CLAIM, VALIDATE_CLAIM = "caption", "validate"
+
+
+class _Stale(Exception):
+    """Raised inside a claim transaction to roll it back: the item needs no more work."""
 
 
 def _now() -> datetime:
@@ -160,8 +165,12 @@ class CaptionService:
         self.current_caption: int | None = None
 
     # -- claims --------------------------------------------------------------------------
-    def _claim(self, kind: str, target_id: int) -> bool:
-        """Reserve an item for this session; False when another session holds a live claim."""
+    def _claim(self, kind: str, target_id: int, only_open: bool = True) -> bool:
+        """Reserve an item for this session.
+
+        False when another session holds a live claim or, with `only_open`, when the item no
+        longer needs work (going back to one's own captioned image does not need that).
+        """
         now = _now()
         expires = now + timedelta(seconds=self.library.settings.claim_seconds)
         try:
@@ -182,9 +191,20 @@ class CaptionService:
                         expires_at=expires,
                     )
                 )
-        except IntegrityError:
+                # Checked after the write above, under SQLite's write lock: the candidate list
+                # was read earlier and another session may have finished the item since.
+                if only_open and not self._still_open(s, kind, target_id):
+                    raise _Stale
+        except (IntegrityError, _Stale):
             return False
         return True
+
+    def _still_open(self, s: Session, kind: str, target_id: int) -> bool:
+        if kind == CAPTION_CLAIM:
+            query = self._caption_queue().where(Image.id == target_id)
+        else:
+            query = self._validation_queue().where(Caption.id == target_id)
+        return s.scalar(query.limit(1)) is not None
 
     def _release(self, kind: str, target_id: int | None) -> None:
         if target_id is None:
@@ -218,7 +238,8 @@ class CaptionService:
             s.execute(delete(Claim).where(Claim.session == self.session_id))
 
     # -- caption queue -------------------------------------------------------------------
-    def _caption_candidates(self, s: Session, limit: int) -> list[int]:
+    def _caption_queue(self) -> Select[Any]:
+        """Images that need a caption in the caption language and nobody else holds."""
         language = self.library.settings.caption_language
         has_caption = exists().where(
             Caption.image_id == Image.id,
@@ -231,7 +252,7 @@ class CaptionService:
             Claim.session != self.session_id,
             Claim.expires_at > _now(),
         )
-        query = (
+        return (
             select(Image.id)
             .where(
                 Image.state == "ok",
@@ -242,6 +263,9 @@ class CaptionService:
             )
             .order_by(Image.id)
         )
+
+    def _caption_candidates(self, s: Session, limit: int) -> list[int]:
+        query = self._caption_queue()
         fresh = list(s.scalars(query.where(Image.id.not_in(self._skipped_images)).limit(limit)))
         if fresh:
             return fresh
@@ -309,7 +333,7 @@ class CaptionService:
         if self._cursor <= 0:
             return None
         image_id = self._history[self._cursor - 1]
-        if not self._claim(CAPTION_CLAIM, image_id):
+        if not self._claim(CAPTION_CLAIM, image_id, only_open=False):
             with self.library.store.session() as s:
                 holder = self._holder(s, CAPTION_CLAIM, image_id) or "someone else"
             raise CaptionError(f"{holder} is working on the previous image now.")
@@ -443,13 +467,14 @@ class CaptionService:
             image_id = caption.image_id
         log.info("caption %s withdrawn by %s (undo)", caption.id, self.annotator_name)
         if image_id != self.current_image:
-            self._claim(CAPTION_CLAIM, image_id)
+            self._claim(CAPTION_CLAIM, image_id, only_open=False)
             self._release(CAPTION_CLAIM, self.current_image)
             self._show(image_id, append=True)
         return self._item(image_id)
 
     # -- validation ----------------------------------------------------------------------
-    def _validation_candidates(self, s: Session, limit: int) -> list[int]:
+    def _validation_queue(self) -> Select[Any]:
+        """Pending captions we may judge, have not judged, and nobody else holds."""
         mine = exists().where(
             Verdict.caption_id == Caption.id, Verdict.validator_id == self.annotator_id
         )
@@ -469,6 +494,10 @@ class CaptionService:
             query = query.where(
                 or_(Caption.author_id.is_(None), Caption.author_id != self.annotator_id)
             )
+        return query
+
+    def _validation_candidates(self, s: Session, limit: int) -> list[int]:
+        query = self._validation_queue()
         fresh = list(s.scalars(query.where(Caption.id.not_in(self._skipped_captions)).limit(limit)))
         if fresh:
             return fresh

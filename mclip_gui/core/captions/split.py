@@ -105,3 +105,10 @@ def ensure_splits(library: Library) -> int:
     if assigned:
         log.info("assigned a split to %s images (one in %s held out)", assigned, one_in)
     return assigned
+
+
+def split_counts(library: Library) -> dict[str | None, int]:
+    """Images per split (None: not assigned, e.g. no content hash yet)."""
+    with library.store.session() as s:
+        query = select(Image.split, func.count()).group_by(Image.split)
+        return {name: int(count) for name, count in s.execute(query)}
