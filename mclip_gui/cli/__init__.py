@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "mclip_gui.cli.search_cmds",
     "mclip_gui.cli.caption_cmds",
     "mclip_gui.cli.train_cmds",
+    "mclip_gui.cli.model_cmds",
 )
 
 
