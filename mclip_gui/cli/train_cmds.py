@@ -62,6 +62,7 @@ def register(commands: Any) -> None:
     curve.add_argument("--model", help="model to train (default: the library's model)")
     curve.add_argument("--out", type=Path, default=Path("learning-curve"), help="output folder")
     add_train_options(curve)
+    curve.add_argument("--in-process", action="store_true", help="train in this process")
     curve.set_defaults(func=cmd_learning_curve)
 
     versions = commands.add_parser("versions", help="model versions made by fine-tuning")
@@ -156,7 +157,14 @@ def cmd_learning_curve(args: argparse.Namespace, library: Library) -> int:
     sizes = parse_sizes(args.sizes)
     args.out.mkdir(parents=True, exist_ok=True)
     with progress_bar("learning curve") as progress:
-        curve = learning_curve(library, sizes, args.model, train_settings(args), progress)
+        curve = learning_curve(
+            library,
+            sizes,
+            args.model,
+            train_settings(args),
+            progress,
+            in_process=args.in_process,
+        )
     csv_path = args.out / "learning-curve.csv"
     csv_path.write_text(curve.to_csv(), encoding="utf-8")
     png_path = args.out / "learning-curve.png"

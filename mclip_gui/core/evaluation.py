@@ -45,25 +45,33 @@ def autocast(device: Any, enabled: bool = True) -> Any:
     return contextlib.nullcontext()
 
 
-def embed_texts(model: Any, tokenizer: Any, texts: Sequence[str], device: Any) -> np.ndarray:
+def embed_texts(
+    model: Any, tokenizer: Any, texts: Sequence[str], device: Any, cancel: CancelToken | None = None
+) -> np.ndarray:
     """L2-normalised text embeddings of an open_clip model (evaluated without gradients)."""
     import torch
 
     out = []
     with torch.no_grad(), autocast(device):
         for start in range(0, len(texts), TEXT_BATCH):
+            if cancel is not None:
+                cancel.check()
             tokens = tokenizer(list(texts[start : start + TEXT_BATCH])).to(device)
             out.append(model.encode_text(tokens, normalize=True).float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
 
-def embed_pixels(model: Any, pixels: Any, device: Any) -> np.ndarray:
+def embed_pixels(
+    model: Any, pixels: Any, device: Any, cancel: CancelToken | None = None
+) -> np.ndarray:
     """L2-normalised image embeddings of preprocessed pixels [n, 3, H, W]."""
     import torch
 
     out = []
     with torch.no_grad(), autocast(device):
         for start in range(0, len(pixels), IMAGE_BATCH):
+            if cancel is not None:
+                cancel.check()
             batch = pixels[start : start + IMAGE_BATCH].to(device)
             out.append(model.encode_image(batch, normalize=True).float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
@@ -104,14 +112,19 @@ def prepare(
 
 
 def evaluate_open_clip(
-    model: Any, tokenizer: Any, prepared: PreparedEval, device: Any, k: int
+    model: Any,
+    tokenizer: Any,
+    prepared: PreparedEval,
+    device: Any,
+    k: int,
+    cancel: CancelToken | None = None,
 ) -> dict[str, float]:
     """Metrics of an open_clip model on a prepared eval set (the model is put in eval mode)."""
     was_training = model.training
     model.eval()
     try:
-        texts = embed_texts(model, tokenizer, prepared.data.queries, device)
-        images = embed_pixels(model, prepared.pixels, device)
+        texts = embed_texts(model, tokenizer, prepared.data.queries, device, cancel)
+        images = embed_pixels(model, prepared.pixels, device, cancel)
     finally:
         model.train(was_training)
     return score(texts, images, prepared.data, k)

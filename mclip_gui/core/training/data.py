@@ -87,9 +87,13 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
-def accepted_captions(library: Library, split: str) -> list[CaptionItem]:
-    """Accepted captions of usable images in `split`, ordered by caption id."""
-    ensure_splits(library)
+def accepted_captions(library: Library, split: str, assign: bool = True) -> list[CaptionItem]:
+    """Accepted captions of usable images in `split`, ordered by caption id.
+
+    `assign` first gives images without a split one (a write; counts for display skip it).
+    """
+    if assign:
+        ensure_splits(library)
     with library.store.session() as s:
         rows = s.execute(
             select(Caption.id, Image.id, Image.path, Caption.text)

@@ -457,18 +457,26 @@ class Trainer:
     def _train(self) -> None:
         while self.state.epoch < self.settings.epochs and not self.state.stopped_early:
             self._run_epoch()
-            self._end_epoch()
+            try:
+                self._end_epoch()
+            except JobCancelled:
+                # Cancelled while evaluating: the epoch's steps are done; a resume evaluates it.
+                self._save_checkpoint()
+                raise
 
     def _run_epoch(self) -> None:
         epoch = self.state.epoch
         batches = epoch_batches(len(self.items), self.state.batch_size, self.settings.seed, epoch)
         losses: list[float] = []
         with ThreadPoolExecutor(1, thread_name_prefix="train-decode") as pool:
-            ahead = self._prefetch(pool, batches[self.state.step]) if batches else None
+            first = self.state.step
+            ahead = self._prefetch(pool, batches[first]) if first < len(batches) else None
             while self.state.step < len(batches):
                 if self.cancel.cancelled:
                     self._save_checkpoint()
                     raise JobCancelled("training cancelled")
+                # Time includes waiting for decoded images: samples/s is what the user gets.
+                started = time.monotonic()
                 rows = batches[self.state.step]
                 pixels = None
                 if ahead is not None:
@@ -479,7 +487,6 @@ class Trainer:
                 if len(rows) < 2:
                     self.state.step += 1
                     continue
-                started = time.monotonic()
                 losses.append(self._step(rows, pixels))
                 self._train_seconds += time.monotonic() - started
                 self._samples += len(rows)
@@ -512,19 +519,24 @@ class Trainer:
         )
 
     def _evaluate(self) -> dict[str, float]:
-        k = self.settings.eval_top_k
-        data = self.eval.data
-        if self.eval_images is not None:
-            texts = evaluation.embed_texts(
-                self.model, self.loaded.tokenizer, data.queries, self.device
+        """Eval metrics now; the locked tower's side comes from the cache."""
+        k, data, cancel = self.settings.eval_top_k, self.eval.data, self.cancel
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            if self.eval_images is not None:
+                texts = evaluation.embed_texts(
+                    self.model, self.loaded.tokenizer, data.queries, self.device, cancel
+                )
+                return evaluation.score(texts, self.eval_images, data, k)
+            if self.eval_texts is not None:
+                images = evaluation.embed_pixels(self.model, self.eval.pixels, self.device, cancel)
+                return evaluation.score(self.eval_texts, images, data, k)
+            return evaluation.evaluate_open_clip(
+                self.model, self.loaded.tokenizer, self.eval, self.device, k, cancel
             )
-            return evaluation.score(texts, self.eval_images, data, k)
-        if self.eval_texts is not None:
-            images = evaluation.embed_pixels(self.model, self.eval.pixels, self.device)
-            return evaluation.score(self.eval_texts, images, data, k)
-        return evaluation.evaluate_open_clip(
-            self.model, self.loaded.tokenizer, self.eval, self.device, k
-        )
+        finally:
+            self.model.train(was_training)
 
     def _zero_shot(self) -> None:
         self._status("evaluating the model before training (zero-shot)")

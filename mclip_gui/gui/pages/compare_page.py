@@ -57,14 +57,7 @@ def bar_chart(plot: Any, table: Comparison) -> None:
             x=xs, height=[result[m] for m in names], width=width * 0.9, brush=COLOURS[c % 8]
         )
         plot.addItem(bars)
-        plot.plot(
-            [],
-            [],
-            pen=None,
-            symbol="s",
-            symbolBrush=COLOURS[c % 8],
-            name=f"{column.label} ({column.kind})",
-        )
+        plot.plotItem.legend.addItem(bars, f"{column.label} ({column.kind})")
     plot.getAxis("bottom").setTicks([list(enumerate(names))])
     plot.setYRange(0, 1.05 * max([1.0] + [r.get("DCG", 0.0) for r in table.results]))
 
@@ -88,14 +81,14 @@ def curve_chart(plot: Any, curve: LearningCurve) -> None:
         )
 
 
-def new_plot(title: str, bottom: str) -> Any:
+def new_plot(title: str, bottom: str, legend_at: tuple[int, int] = (10, 10)) -> Any:
     import pyqtgraph as pg
 
     plot = pg.PlotWidget(title=title)
     plot.setBackground("w")
     plot.showGrid(x=False, y=True, alpha=0.3)
     plot.setLabel("bottom", bottom)
-    plot.addLegend(offset=(10, 10))
+    plot.addLegend(offset=legend_at)
     return plot
 
 
@@ -107,7 +100,7 @@ def save_learning_curve_png(curve: LearningCurve, path: Path) -> None:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
-    plot = new_plot("Learning curve", "training captions")
+    plot = new_plot("Learning curve", "training captions", (-10, 10))
     plot.resize(900, 560)
     curve_chart(plot, curve)
     app.processEvents()
@@ -153,7 +146,7 @@ class ComparePage(QWidget):
         self.curve_csv = QPushButton("Export CSV…")
         self.curve_png.clicked.connect(lambda: self.export_curve("png"))
         self.curve_csv.clicked.connect(lambda: self.export_curve("csv"))
-        self.curve_plot = new_plot("Learning curve", "training captions")
+        self.curve_plot = new_plot("Learning curve", "training captions", (-10, 10))
         self._layout()
         self.refresh_models()
         self._set_exports()

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -70,7 +71,8 @@ class SettingsForm(QGroupBox):
     """Editable TrainSettings, one row per field, tooltips from the field comments."""
 
     def __init__(self, settings: TrainSettings):
-        super().__init__("Advanced")
+        super().__init__("Advanced settings")
+        self.setFlat(True)
         self.setCheckable(True)
         self.setChecked(False)
         self.editors: dict[str, QWidget] = {}
@@ -81,18 +83,25 @@ class SettingsForm(QGroupBox):
             editor.setToolTip(field_help(f.name))
             self.editors[f.name] = editor
             form.addRow(f.name.replace("_", " ").capitalize(), editor)
+        # Scrolls, so the open panel never squeezes the charts away.
+        scroll = QScrollArea()
+        scroll.setWidget(self.body)
+        scroll.setWidgetResizable(True)
+        scroll.setMaximumHeight(230)
         outer = QVBoxLayout(self)
-        outer.addWidget(self.body)
-        self.body.setVisible(False)
-        self.toggled.connect(self.body.setVisible)
+        outer.setContentsMargins(4, 4, 4, 4)
+        outer.addWidget(scroll)
+        scroll.setVisible(False)
+        self.toggled.connect(scroll.setVisible)
 
     @staticmethod
     def _editor(f: dataclasses.Field[Any], value: Any) -> QWidget:
         choices = f.metadata.get("choices") if f.metadata else None
         if choices:
             combo = QComboBox()
+            labels = MODE_LABELS if f.name == "mode" else {}
             for choice in choices:
-                combo.addItem(MODE_LABELS.get(choice, choice), choice)
+                combo.addItem(labels.get(choice, choice), choice)
             combo.setCurrentIndex(list(choices).index(value))
             return combo
         if isinstance(value, bool):
@@ -230,8 +239,8 @@ class TrainPage(QWidget):
         from mclip_gui.core.training.versions import list_versions
 
         self.model_label.setText(f"Active model: {self.library.settings.model}")
-        train = len(accepted_captions(self.library, "train"))
-        held = len(accepted_captions(self.library, "eval"))
+        train = len(accepted_captions(self.library, "train", assign=False))
+        held = len(accepted_captions(self.library, "eval", assign=False))
         self.data_label.setText(
             f"{train:,} accepted captions to train on, {held:,} held out for evaluation"
         )

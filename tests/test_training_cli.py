@@ -1,0 +1,77 @@
+"""The headless commands: finetune, versions, evaluate, experiment learning-curve."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tiny_models import tiny_clip_config
+from training_data import build_library
+
+from mclip_gui.cli import main
+from mclip_gui.core.library import Library
+
+TRAIN = ["--epochs", "1", "--lr", "0.002", "--batch-size", "8", "--mode", "both"]
+
+
+def test_finetune_versions_evaluate_and_learning_curve(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    library = Library(data)
+    build_library(library, tmp_path / "images")
+    config = str(tiny_clip_config(tmp_path))
+    library.update_settings(model=config, device="cpu")
+    library.close()
+    cli = ["--data-dir", str(data)]
+
+    assert main([*cli, "finetune", *TRAIN, "--device", "cpu", "--in-process"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("zero-shot: mRR ")
+    assert "epoch 1: mRR " in out
+    assert "search now uses version:ft-" in out
+
+    assert main([*cli, "versions", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert listing.startswith("* ft-") and f"from {config}  both  27 captions  mRR " in listing
+
+    assert main([*cli, "evaluate", "--markdown"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].startswith("| Metric | tiny-clip (zero-shot) | ft-")
+    assert table[0].endswith("(fine-tuned) |")
+    assert [row.split(" | ")[0] for row in table[2:10]] == [
+        "| mRR",
+        "| mAP",
+        "| DCG",
+        "| NDCG",
+        "| Hits@20",
+        "| Recall@1",
+        "| Recall@5",
+        "| Recall@10",
+    ]
+    assert table[-1] == "9 queries, 9 eval images, top 20."
+
+    out_dir = tmp_path / "curve"
+    args = ["experiment", "learning-curve", "--sizes", "10,50", "--out", str(out_dir)]
+    assert main([*cli, *args, *TRAIN, "--device", "cpu", "--in-process"]) == 0
+    csv = (out_dir / "learning-curve.csv").read_text().splitlines()
+    assert csv[0] == "train_captions,mRR,mAP,DCG,NDCG,Hits@20,Recall@1,Recall@5,Recall@10"
+    assert [row.split(",")[0] for row in csv[1:]] == ["0", "10", "27"]  # 50 clipped to all 27
+    assert (out_dir / "learning-curve.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bad_sizes_and_missing_version_are_clear_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli = ["--data-dir", str(tmp_path / "data")]
+
+    assert main([*cli, "experiment", "learning-curve", "--sizes", "500,abc"]) == 2
+    assert "mclip: error: training size 'abc' is not a whole number of at least 2" in (
+        capsys.readouterr().err
+    )
+    assert main([*cli, "evaluate", "--model", "version:nope"]) == 2
+    assert "mclip: error: no model version named 'nope'" in capsys.readouterr().err
+    assert main([*cli, "finetune", "--resume"]) == 2
+    assert "mclip: error: there is no checkpoint to resume from (any run)" in (
+        capsys.readouterr().err
+    )
