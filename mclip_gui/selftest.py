@@ -111,7 +111,11 @@ def step_library(ctx: Context) -> str:
     from mclip_gui.core.library import Library
     from mclip_gui.core.store import MIGRATIONS
 
+    from mclip_gui.core.modelspec import bundled_config
+
     ctx.library = Library(ctx.root / "data")
+    # The pages load the library's model: the small one, never a download of the default.
+    ctx.library.update_settings(model=str(bundled_config(TINY_MODEL)), device="cpu")
     with ctx.library.store.engine.connect() as connection:
         revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
@@ -140,6 +144,23 @@ def step_window(ctx: Context) -> str:
     pages = ", ".join(titles) if titles else "none yet"
     platform = ctx.app.platformName()
     return f"{platform} platform, icon loaded, pages: {pages}"
+
+
+def step_translations(ctx: Context) -> str:
+    """The German translation loads from the package resources and translates the window."""
+    ctx.need("main window offscreen")
+    translations = require("mclip_gui.gui.translations")
+    from PySide6.QtCore import QCoreApplication
+
+    try:
+        if translations.apply_language("de") != "de":
+            raise AssertionError(f"{translations.TRANSLATIONS_DIR}/mclip_de.qm did not load")
+        german = QCoreApplication.translate("AnnotatorSwitcher", "Annotator:")
+    finally:
+        translations.apply_language(ctx.library.settings.ui_language)
+    if german != "Person:":
+        raise AssertionError(f"'Annotator:' translated to {german!r}, expected 'Person:'")
+    return f"mclip_de.qm loaded from package data ('Annotator:' -> {german!r})"
 
 
 def step_images(ctx: Context) -> str:
@@ -352,6 +373,7 @@ STEPS: list[tuple[str, Callable[[Context], str]]] = [
     ("per-user folders", step_folders),
     ("throwaway library", step_library),
     ("main window offscreen", step_window),
+    ("German translation", step_translations),
     ("generated images", step_images),
     ("import through a background job", step_import),
     ("thumbnails in worker processes", step_thumbnails),

@@ -19,6 +19,7 @@ def _module_of(step_name: str) -> str | None:
         "thumbnails in worker processes": "mclip_gui.core.thumbnails",
         "embed the images": "mclip_gui.core.embed",
         "search": "mclip_gui.core.search",
+        "German translation": "mclip_gui.gui.translations",
         "captions written and validated": "mclip_gui.core.captions.service",
         "fine-tune in the child process": "mclip_gui.core.training",
     }.get(step_name)
