@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -109,9 +110,8 @@ def step_library(ctx: Context) -> str:
     from sqlalchemy import text
 
     from mclip_gui.core.library import Library
-    from mclip_gui.core.store import MIGRATIONS
-
     from mclip_gui.core.modelspec import bundled_config
+    from mclip_gui.core.store import MIGRATIONS
 
     ctx.library = Library(ctx.root / "data")
     # The pages load the library's model: the small one, never a download of the default.
@@ -203,13 +203,18 @@ def step_thumbnails(ctx: Context) -> str:
     """Thumbnails made by a pool of worker processes (multiprocessing in a frozen app)."""
     ctx.need("import through a background job")
     thumbnails = require("mclip_gui.core.thumbnails")
+    # The library page makes thumbnails by itself after an import: let it finish, then start
+    # afresh so that the worker processes make them.
+    wait_until(ctx, lambda: not ctx.window.runner.active, JOB_TIMEOUT_S)
+    shutil.rmtree(thumbnails.thumbnail_dir(ctx.library), ignore_errors=True)
     report = run_job(
         ctx,
         "thumbnails",
         lambda p, c: thumbnails.make_thumbnails(ctx.library, p, c, workers=2, processes=True),
     )
-    if report.made != len(IMAGES):
-        raise AssertionError(f"made {report.made} thumbnails, expected {len(IMAGES)}")
+    left = thumbnails.missing_thumbnails(ctx.library)
+    if report.made < 1 or left:
+        raise AssertionError(f"made {report.made} thumbnails, {len(left)} still missing")
     return f"{report.made} made by 2 worker processes"
 
 
