@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image as PILImage
 from sqlalchemy import select
+from tiny_models import tiny_clip_config, tiny_xlmr_config
 
 from mclip_gui.core.embed import embed_library, open_index
 from mclip_gui.core.errors import JobCancelled, MclipError
 from mclip_gui.core.jobs import CancelToken, Progress
 from mclip_gui.core.library import Library
+from mclip_gui.core.modelspec import LoadedModel, load_model
 from mclip_gui.core.schema import EmbeddingSet, Image
 from mclip_gui.core.search import SearchService
-from tests.search_models import TinyModel
 
 COLOURS = [(200, 30, 30), (30, 200, 30), (30, 30, 200), (220, 220, 40), (20, 20, 20)]
 
@@ -42,12 +44,12 @@ def register(library: Library, paths: list[Path]) -> None:
 
 
 @pytest.fixture(scope="module")
-def model() -> TinyModel:
-    return TinyModel()
+def model(tmp_path_factory: pytest.TempPathFactory) -> LoadedModel:
+    return load_model(str(tiny_clip_config(tmp_path_factory.mktemp("model"))), "cpu")
 
 
 def test_embedding_covers_every_image_and_records_the_set(
-    library: Library, model: TinyModel, tmp_path: Path
+    library: Library, model: LoadedModel, tmp_path: Path
 ) -> None:
     add_images(library, tmp_path / "photos", 12)
     reports: list[Progress] = []
@@ -63,11 +65,11 @@ def test_embedding_covers_every_image_and_records_the_set(
     np.testing.assert_allclose(norms, 1.0, atol=1e-5)
     with library.store.session() as s:
         row = s.get(EmbeddingSet, model.fingerprint)
-        assert row is not None and (row.count, row.dim, row.model) == (12, 32, "tiny-clip")
+        assert row is not None and (row.count, row.dim, row.model) == (12, 32, model.spec)
 
 
 def test_cancelled_embedding_keeps_its_work_and_resumes(
-    library: Library, model: TinyModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    library: Library, model: LoadedModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     add_images(library, tmp_path / "photos", 20)
     cancel = CancelToken()
@@ -93,7 +95,7 @@ def test_cancelled_embedding_keeps_its_work_and_resumes(
 
 
 def test_unreadable_images_are_skipped_named_and_marked(
-    library: Library, model: TinyModel, tmp_path: Path
+    library: Library, model: LoadedModel, tmp_path: Path
 ) -> None:
     add_images(library, tmp_path / "photos", 3)
     broken = tmp_path / "photos" / "not-an-image.jpg"
@@ -116,7 +118,7 @@ def test_unreadable_images_are_skipped_named_and_marked(
     assert embed_library(library, model).total == 0  # marked unreadable: not retried
 
 
-def test_real_bad_inputs_never_stop_the_job(library: Library, model: TinyModel) -> None:
+def test_real_bad_inputs_never_stop_the_job(library: Library, model: LoadedModel) -> None:
     from tests.conftest import shared_data
 
     folder = shared_data("bad-inputs")
@@ -133,13 +135,13 @@ def test_real_bad_inputs_never_stop_the_job(library: Library, model: TinyModel) 
 
 
 @pytest.fixture
-def service(library: Library, model: TinyModel, tmp_path: Path) -> SearchService:
+def service(library: Library, model: LoadedModel, tmp_path: Path) -> SearchService:
     add_images(library, tmp_path / "photos", 30)
     embed_library(library, model, batch_size=8, workers=2)
     return SearchService(library, model)
 
 
-def test_text_search_ranks_by_cosine(service: SearchService, model: TinyModel) -> None:
+def test_text_search_ranks_by_cosine(service: SearchService, model: LoadedModel) -> None:
     result = service.search_text("ein rotes Kleid", top_k=10)
 
     scores = [hit.score for hit in result.hits]
@@ -150,7 +152,7 @@ def test_text_search_ranks_by_cosine(service: SearchService, model: TinyModel) -
     assert all(Path(hit.path).exists() for hit in result.hits)
 
 
-def test_fast_query_encoding_matches_padded(service: SearchService, model: TinyModel) -> None:
+def test_fast_query_encoding_matches_padded(service: SearchService, model: LoadedModel) -> None:
     query = "Schwarze Lederjacke für Herren"
 
     fast = service.encode_query(query)
@@ -237,3 +239,72 @@ def test_hnsw_and_exact_give_the_same_top_hits(service: SearchService, library: 
     approx = service.index.search(vector, 10, exact=False)
 
     assert exact[0].tolist() == approx[0].tolist()
+
+
+def test_padding_is_trimmed_for_a_hugging_face_text_tower(library: Library, tmp_path: Path) -> None:
+    xlmr = load_model(str(tiny_xlmr_config(tmp_path)), "cpu")
+    service = SearchService(library, xlmr)
+    query = "Größe für Straßenschuhe 👟 فستان"
+
+    fast = service.encode_query(query)
+
+    assert service._trim_ok
+    assert float(fast[0] @ xlmr.encode_texts([query])[0]) > 0.9999
+
+
+def test_cli_index_then_search_prints_json(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mclip_gui.cli import main
+
+    library = Library(data_dir)
+    paths = add_images(library, tmp_path / "photos", 6)
+    (tmp_path / "photos" / "img-005.png").write_bytes(b"")
+    library.close()
+    config = str(tiny_clip_config(tmp_path))
+    common = ["--data-dir", str(data_dir)]
+
+    assert main([*common, "index", "--model", config, "--workers", "2"]) == 0
+    indexed = capsys.readouterr()
+    assert (
+        main([*common, "search", "Weiße Größe 👕", "--model", config, "--json", "--top-k", "3"])
+        == 0
+    )
+    hits = json.loads(capsys.readouterr().out)
+
+    assert f"skipping {paths[5]}: empty file (0 bytes)" in indexed.err
+    assert indexed.out.startswith("embedded 5 images in ")
+    assert indexed.out.rstrip().endswith("; 0 already done; 1 unreadable skipped")
+    assert [sorted(hit) for hit in hits] == [["path", "score"]] * 3
+    assert {hit["path"] for hit in hits} <= {str(p) for p in paths[:5]}
+    assert hits[0]["score"] >= hits[1]["score"] >= hits[2]["score"]
+
+
+def test_cli_search_before_indexing_says_what_to_do(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mclip_gui.cli import main
+
+    config = str(tiny_clip_config(tmp_path))
+
+    code = main(["--data-dir", str(data_dir), "search", "Kleid", "--model", config])
+
+    assert code == 1
+    # The last line: open_clip itself warns on stderr that the model is randomly initialised.
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"mclip search: no images are indexed for model {config}; run 'mclip index' first"
+    )
+
+
+def test_cli_reports_a_missing_model_clearly(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mclip_gui.cli import main
+
+    missing = tmp_path / "nowhere" / "model.safetensors"
+
+    code = main(["--data-dir", str(data_dir), "index", "--model", str(missing)])
+
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1] == f"mclip: error: checkpoint file {missing} does not exist"

@@ -21,10 +21,10 @@ log = logging.getLogger(__name__)
 
 COMMAND_MODULES = (
     "mclip_gui.cli.library_cmds",
-    "mclip_gui.cli.model_cmds",
-    "mclip_gui.cli.caption_cmds",
     "mclip_gui.cli.search_cmds",
+    "mclip_gui.cli.caption_cmds",
     "mclip_gui.cli.train_cmds",
+    "mclip_gui.cli.model_cmds",
 )
 
 

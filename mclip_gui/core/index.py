@@ -109,8 +109,10 @@ class EmbeddingSet:
         self.fingerprint = fingerprint
         self.dim = dim
         self.model = model
-        self.ids = np.zeros(0, dtype=np.int64)
-        self.vectors = np.zeros((0, dim), dtype=np.float32)
+        # Buffers grow by doubling so adding batch after batch stays linear in time.
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._vectors = np.zeros((0, dim), dtype=np.float32)
+        self._count = 0
         self._row: dict[int, int] = {}
         self._unsaved_ids: list[np.ndarray] = []
         self._unsaved_vectors: list[np.ndarray] = []
@@ -150,15 +152,38 @@ class EmbeddingSet:
         for image_id, vector in zip(ids[known], vectors[known], strict=True):
             self.vectors[self._row[int(image_id)]] = vector
         new_ids, new_vectors = ids[~known], vectors[~known]
-        start = len(self.ids)
-        self.ids = np.concatenate([self.ids, new_ids])
-        self.vectors = np.concatenate([self.vectors, new_vectors.astype(np.float32)])
+        start = self._count
+        self._reserve(start + len(new_ids))
+        self._ids[start : start + len(new_ids)] = new_ids
+        self._vectors[start : start + len(new_ids)] = new_vectors
+        self._count = start + len(new_ids)
         for offset, image_id in enumerate(new_ids):
             self._row[int(image_id)] = start + offset
 
+    def _reserve(self, needed: int) -> None:
+        capacity = len(self._ids)
+        if needed <= capacity:
+            return
+        capacity = max(needed, capacity * 2, 1024)
+        ids = np.zeros(capacity, dtype=np.int64)
+        vectors = np.zeros((capacity, self.dim), dtype=np.float32)
+        ids[: self._count] = self.ids
+        vectors[: self._count] = self.vectors
+        self._ids, self._vectors = ids, vectors
+
+    @property
+    def ids(self) -> np.ndarray:
+        """Image ids, one per row of `vectors` (a view; do not keep it across changes)."""
+        return self._ids[: self._count]
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """L2-normalised float32 embeddings, one row per id (a view)."""
+        return self._vectors[: self._count]
+
     # -- changing ----------------------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self.ids)
+        return self._count
 
     def __contains__(self, image_id: object) -> bool:
         return image_id in self._row
@@ -176,8 +201,9 @@ class EmbeddingSet:
         drop = {int(i) for i in ids} & self._row.keys()
         if not drop:
             return 0
-        keep = np.array([int(i) not in drop for i in self.ids], dtype=bool)
-        self.ids, self.vectors = self.ids[keep], self.vectors[keep]
+        keep = ~np.isin(self.ids, np.fromiter(drop, dtype=np.int64))
+        kept_ids, kept_vectors = self.ids[keep], self.vectors[keep]
+        self._ids, self._vectors, self._count = kept_ids, kept_vectors, len(kept_ids)
         self._row = {int(image_id): row for row, image_id in enumerate(self.ids)}
         return len(drop)
 
@@ -308,13 +334,23 @@ class HnswIndex:
 
 
 def exact_search(
-    vectors: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int
+    vectors: np.ndarray,
+    ids: np.ndarray,
+    queries: np.ndarray,
+    k: int,
+    hidden: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Brute-force top-k by inner product (numpy matmul); rows sorted best first."""
-    k = min(k, len(ids))
+    """Brute-force top-k by inner product (numpy matmul); rows sorted best first.
+
+    `hidden`: a boolean mask of rows that must not be returned.
+    """
+    live = len(ids) - (int(hidden.sum()) if hidden is not None else 0)
+    k = min(k, live)
     if k <= 0:
         return np.zeros((len(queries), 0), np.int64), np.zeros((len(queries), 0), np.float32)
     scores = queries @ vectors.T
+    if hidden is not None:
+        scores[:, hidden] = -np.inf
     if k < len(ids):
         top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
     else:
@@ -423,10 +459,10 @@ class SearchIndex:
 
     def _exact(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         ids, vectors = self.embeddings.ids, self.embeddings.vectors
+        hidden = None
         if self._excluded:
-            keep = np.array([int(i) not in self._excluded for i in ids], dtype=bool)
-            ids, vectors = ids[keep], vectors[keep]
-        return exact_search(vectors, ids, queries, k)
+            hidden = np.isin(ids, np.fromiter(self._excluded, dtype=np.int64))
+        return exact_search(vectors, ids, queries, k, hidden)
 
     def ensure_hnsw(self) -> HnswIndex:
         """The HNSW index, built from the embeddings when there is none yet."""

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 # Each module has `create_page(window) -> (title, QWidget)`; order is the tab order.
 PAGE_MODULES: tuple[str, ...] = (
+    "mclip_gui.gui.pages.search_page",
     "mclip_gui.gui.pages.library_page",
     "mclip_gui.gui.pages.caption_page",
     "mclip_gui.gui.pages.validate_page",
