@@ -119,7 +119,7 @@ def test_unreadable_images_are_skipped_named_and_marked(
 
 
 def test_real_bad_inputs_never_stop_the_job(library: Library, model: LoadedModel) -> None:
-    from tests.conftest import shared_data
+    from conftest import shared_data
 
     folder = shared_data("bad-inputs")
     files = sorted(p for p in folder.rglob("*") if p.is_file())
