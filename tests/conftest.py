@@ -77,3 +77,16 @@ def shared_data(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent (the shared data folder is not beside the project)")
     return path
+
+
+@pytest.fixture(autouse=True)
+def drop_app_log_handlers() -> Iterator[None]:
+    """Remove the log handlers a test's CLI or app start installed (their streams close)."""
+    import logging
+
+    yield
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_mclip", False):
+            root.removeHandler(handler)
+            handler.close()
