@@ -25,6 +25,7 @@ from mclip_gui.gui.pages.search_page import (
     READY_TEXT,
     ScoredGridModel,
     SearchPage,
+    background_runner,
 )
 
 TIMEOUT_MS = 30_000
@@ -78,6 +79,7 @@ def window(qtbot: Any, library: Library, tmp_path: Path) -> Iterator[MainWindow]
     yield win
     win.runner.cancel_all()
     QThreadPool.globalInstance().waitForDone(TIMEOUT_MS)
+    background_runner().wait(TIMEOUT_MS)
     qtbot.wait(50)  # deliver the jobs' last signals while the window still exists
 
 
