@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import sys
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from mclip_gui.gui.pages.search_page import (
     READY_TEXT,
     ScoredGridModel,
     SearchPage,
+    background_runner,
 )
 
 TIMEOUT_MS = 30_000
@@ -48,17 +48,18 @@ def add_images(library: Library, folder: Path, count: int) -> None:
 
 
 class SlowTokenizer:
-    """Wraps a model's tokenizer; tokenizing a query listed in `delays` first sleeps."""
+    """Wraps a model's tokenizer; tokenizing `held` waits until the test releases it."""
 
-    def __init__(self, inner: Any, delays: dict[str, float]):
+    def __init__(self, inner: Any, held: str):
         self.inner = inner
-        self.delays = delays
+        self.held = held
+        self.release = threading.Event()
         self.finished: list[str] = []
         self.lock = threading.Lock()
 
     def __call__(self, texts: Sequence[str]) -> Any:
-        for text in texts:
-            time.sleep(self.delays.get(text, 0.0))
+        if self.held in texts:
+            self.release.wait(TIMEOUT_MS / 1000)
         tokens = self.inner(texts)
         with self.lock:
             self.finished.extend(texts)
@@ -78,6 +79,7 @@ def window(qtbot: Any, library: Library, tmp_path: Path) -> Iterator[MainWindow]
     yield win
     win.runner.cancel_all()
     QThreadPool.globalInstance().waitForDone(TIMEOUT_MS)
+    background_runner().wait(TIMEOUT_MS)
     qtbot.wait(50)  # deliver the jobs' last signals while the window still exists
 
 
@@ -137,7 +139,7 @@ def test_a_slow_old_query_never_replaces_a_newer_result(qtbot: Any, window: Main
     page = ready(qtbot, page_of(window))
     index_now(qtbot, page)
     assert page.service is not None
-    slow = SlowTokenizer(page.service.model.tokenizer, {"Schuh": 1.5})
+    slow = SlowTokenizer(page.service.model.tokenizer, held="Schuh")
     page.service.model.tokenizer = slow
 
     first = page.seq + 1
@@ -147,6 +149,7 @@ def test_a_slow_old_query_never_replaces_a_newer_result(qtbot: Any, window: Main
     page.box.setText("Schuhe in Blau")
     qtbot.waitUntil(lambda: shown_query(page) == "Schuhe in Blau", timeout=TIMEOUT_MS)
     assert "Schuh" not in slow.finished  # the newer query really overtook the older one
+    slow.release.set()
     qtbot.waitUntil(lambda: "Schuh" in slow.finished, timeout=TIMEOUT_MS)
     qtbot.wait(200)  # let the old result's signal arrive
 

@@ -13,7 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, QPoint, Qt, QTimer
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPoint,
+    Qt,
+    QThreadPool,
+    QTimer,
+)
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -27,7 +36,8 @@ from PySide6.QtWidgets import (
 )
 
 from mclip_gui.core.browse import ImageItem, list_items, plural
-from mclip_gui.core.jobs import CancelToken, ProgressCallback
+from mclip_gui.core.errors import MclipError
+from mclip_gui.core.jobs import CancelToken, Progress, ProgressCallback
 from mclip_gui.core.library import Library
 from mclip_gui.gui.detail_pane import DetailPane, LargeView
 from mclip_gui.gui.image_grid import ImageGrid, ImageGridModel, ThumbnailLoader
@@ -44,6 +54,24 @@ READY_TEXT = "Search images: describe what you look for (German or any language)
 FAILED_TEXT = "Search is unavailable: the model could not be loaded"
 
 
+_BACKGROUND: list[JobRunner] = []
+
+
+def background_runner() -> JobRunner:
+    """The runner of this page's quiet jobs (model loading, searches), one per application.
+
+    It outlives any page, so a job still running when its window closes (a model that takes
+    seconds to load) keeps its signals; the page's slots are bound methods, which Qt drops when
+    the page is gone.
+    """
+    if not _BACKGROUND:
+        # Its own threads: a model load taking a minute must not hold up other pages' jobs.
+        pool = QThreadPool()
+        pool.setMaxThreadCount(2)
+        _BACKGROUND.append(JobRunner(pool))
+    return _BACKGROUND[0]
+
+
 def create_page(window: MainWindow) -> tuple[str, QWidget]:
     return "Search", SearchPage(window)
 
@@ -56,6 +84,15 @@ class ShownResult:
     items: list[ImageItem]
     scores: dict[int, float]
     similar_to: str = ""  # file name of the image a "Find similar" search started from
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    """What a search job hands back: its sequence number and its result or error text."""
+
+    seq: int
+    shown: ShownResult | None = None
+    error: str = ""
 
 
 class ScoredGridModel(ImageGridModel):
@@ -104,7 +141,7 @@ class SearchPage(QWidget):
         self.library: Library = window.library
         self.service: SearchService | None = None
         # Searches are frequent and short: run them without the status bar's job display.
-        self.quiet = JobRunner()
+        self.quiet = background_runner()
         self.seq = 0  # number of the newest search started
         self.shown_seq = 0  # number of the search whose result is on screen
         self.shown: ShownResult | None = None
@@ -193,10 +230,16 @@ class SearchPage(QWidget):
             service = SearchService(library, loader(progress, cancel))
             return service, service.missing_count()
 
-        job = self.window_.runner.start("Loading model", load_and_open)
+        job = self.quiet.start("Loading model", load_and_open)
+        job.progress.connect(self._model_progress)
         job.succeeded.connect(self._model_ready)
         job.failed.connect(self._model_failed)
         return job
+
+    def _model_progress(self, p: Progress) -> None:
+        if p.message:  # e.g. downloading weights on first use
+            percent = f" {100 * p.done // p.total}%" if p.total else ""
+            self.status.setText(f"{p.message}{percent}")
 
     def _model_ready(self, loaded: tuple[SearchService, int]) -> None:
         service, missing = loaded
@@ -208,9 +251,10 @@ class SearchPage(QWidget):
         if self.box.text().strip():
             self.search_now()
 
-    def _model_failed(self, error: BaseException, _details: str) -> None:
+    def _model_failed(self, error: BaseException, details: str) -> None:
         self.box.setPlaceholderText(FAILED_TEXT)
         self.status.setText(f"The model could not be loaded: {error}")
+        self.window_.errors.show_exception(error, details)
 
     # -- searching -------------------------------------------------------------------------------
     def search_now(self) -> None:
@@ -240,18 +284,28 @@ class SearchPage(QWidget):
         seq = self.seq
         library = self.library
 
-        def run(_progress: ProgressCallback, _cancel: CancelToken) -> ShownResult:
-            result = search()
+        def run(_progress: ProgressCallback, _cancel: CancelToken) -> SearchOutcome:
+            try:
+                result = search()
+            except MclipError as e:
+                return SearchOutcome(seq, error=str(e))
             items = list_items(library, [hit.image_id for hit in result.hits])
             scores = {hit.image_id: hit.score for hit in result.hits}
-            return ShownResult(result, items, scores, similar_to)
+            return SearchOutcome(seq, ShownResult(result, items, scores, similar_to))
 
         job = self.quiet.start(f"search {seq}", run)
-        job.succeeded.connect(lambda shown, s=seq: self._show(s, shown))
-        job.failed.connect(lambda error, _tb, s=seq: self._search_failed(s, error))
+        job.succeeded.connect(self._search_done)
+        job.failed.connect(self.window_.errors.show_exception)  # a bug, not a user error
+
+    def _search_done(self, outcome: SearchOutcome) -> None:
+        if outcome.error:
+            if outcome.seq == self.seq:
+                self.status.setText(f"Search failed: {outcome.error}")
+            return
+        self._show(outcome.seq, outcome.shown)
 
     def _show(self, seq: int, shown: ShownResult | None) -> None:
-        if seq < self.shown_seq or seq != self.seq:
+        if seq != self.seq:
             log.debug("dropping stale search result %d (newest %d)", seq, self.seq)
             return
         self.shown_seq = seq
@@ -270,10 +324,6 @@ class SearchPage(QWidget):
         like = f" like {shown.similar_to}" if shown.similar_to else ""
         count = plural(len(shown.items), "result")
         self.status.setText(f"{count}{like} in {result.seconds * 1000:.0f} ms")
-
-    def _search_failed(self, seq: int, error: BaseException) -> None:
-        if seq == self.seq:
-            self.status.setText(f"Search failed: {error}")
 
     # -- indexing --------------------------------------------------------------------------------
     def _show_index_offer(self, missing: int) -> None:
@@ -304,10 +354,13 @@ class SearchPage(QWidget):
         self.index_button.setEnabled(False)
         job = self.window_.runner.start("Indexing", run)
         job.succeeded.connect(self._indexed)
-        job.finished.connect(lambda: self.index_button.setEnabled(True))
+        job.finished.connect(self._index_finished)
         job.cancelled.connect(self.library_changed)
         self.index_job = job
         return job
+
+    def _index_finished(self) -> None:
+        self.index_button.setEnabled(True)
 
     def _indexed(self, outcome: tuple[Any, int]) -> None:
         report, missing = outcome
