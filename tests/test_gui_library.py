@@ -55,6 +55,7 @@ def window(qtbot, library: Library) -> MainWindow:
     win = MainWindow(library)
     qtbot.addWidget(win)
     win.show()
+    win.show_page("library_page")
     return win
 
 
@@ -78,6 +79,7 @@ def test_grid_shows_every_image_with_thumbnails(qtbot, library, tmp_path: Path) 
     win = MainWindow(library)
     qtbot.addWidget(win)
     win.show()
+    win.show_page("library_page")
     page = page_of(win)
 
     wait_for_rows(qtbot, page, 30)
@@ -94,6 +96,7 @@ def test_selecting_an_image_shows_its_facts_and_preview(qtbot, library, tmp_path
     win = MainWindow(library)
     qtbot.addWidget(win)
     win.show()
+    win.show_page("library_page")
     page = page_of(win)
     wait_for_rows(qtbot, page, 3)
 
@@ -117,6 +120,7 @@ def test_keyboard_moves_through_the_grid_and_enter_opens_the_large_view(
     win = MainWindow(library)
     qtbot.addWidget(win)
     win.show()
+    win.show_page("library_page")
     page = page_of(win)
     wait_for_rows(qtbot, page, 12)
     grid = page.grid
@@ -148,6 +152,7 @@ def test_missing_thumbnails_are_made_at_start_and_truncated_jpeg_marked(
     win = MainWindow(library)
     qtbot.addWidget(win)
     win.show()
+    win.show_page("library_page")
     page = page_of(win)
     wait_for_rows(qtbot, page, 4)
 
@@ -164,6 +169,7 @@ def test_new_thumbnail_size_fills_a_new_cache(qtbot, library, tmp_path: Path) ->
     win = MainWindow(library)
     qtbot.addWidget(win)
     win.show()
+    win.show_page("library_page")
     page = page_of(win)
     qtbot.waitUntil(lambda: page.thumbnail_job is not None and not page.thumbnail_job.running)
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QLabel,
     QMainWindow,
     QMenu,
@@ -44,6 +46,7 @@ class MainWindow(QMainWindow):
     status_changed = Signal()  # something changed the library's counts
     settings_changed = Signal(set)  # names of the settings that changed
     model_changed = Signal(str)  # the active model (settings.model) is now this one
+    first_painted = Signal()  # the window has been painted once (heavy loading may start)
 
     def __init__(
         self, library: Library, runner: JobRunner | None = None, errors: ErrorReporter | None = None
@@ -63,9 +66,38 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_status_bar()
         self.runner.job_started.connect(self._track_job)
+        self._painted = False
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
         for name in PAGE_MODULES:
             title, page = importlib.import_module(name).create_page(self)
             self.add_page(name.rsplit(".", 1)[-1], title, page)
+
+    # -- start-up ------------------------------------------------------------------------------
+    def when_painted(self, fn: Callable[[], object]) -> None:
+        """Run `fn` once the window has been painted (at once if it already was).
+
+        Loading torch and a model before the first paint would delay the window by seconds.
+        """
+        if self._painted:
+            QTimer.singleShot(0, fn)
+        else:
+            self.first_painted.connect(fn, Qt.ConnectionType.SingleShotConnection)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            not self._painted
+            and event.type() == QEvent.Type.Paint
+            and isinstance(watched, QWidget)
+            and watched.window() is self
+        ):
+            self._painted = True
+            app = QApplication.instance()
+            if app is not None:
+                app.removeEventFilter(self)
+            QTimer.singleShot(0, self.first_painted.emit)
+        return False
 
     # -- pages and menus -------------------------------------------------------------------
     def add_page(self, key: str, title: str, page: QWidget) -> None:

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from mclip_gui.core.search import SearchResult, SearchService
     from mclip_gui.gui.main_window import MainWindow
 
+
 log = logging.getLogger(__name__)
 
 LOADING_TEXT = "Loading model …"
@@ -149,7 +150,9 @@ class SearchPage(QWidget):
         self.dialogs: list[QWidget] = []  # open large views, kept alive
         self._build()
         self._connect()
-        self.load_model(load)
+        self._load = load
+        window.when_painted(lambda: self.load_model(self._load))
+        window.model_changed.connect(self.model_changed)
 
     # -- layout ----------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -254,7 +257,13 @@ class SearchPage(QWidget):
     def _model_failed(self, error: BaseException, details: str) -> None:
         self.box.setPlaceholderText(FAILED_TEXT)
         self.status.setText(f"The model could not be loaded: {error}")
-        self.window_.errors.show_exception(error, details)
+        if not isinstance(error, MclipError):  # a bug, not a missing model: show the details
+            self.window_.errors.show_exception(error, details)
+
+    def model_changed(self, _spec: str) -> None:
+        """The active model changed: keep searching with the old one until the new one is up."""
+        self.status.setText("Loading the new model …")
+        self.load_model(self._load)
 
     # -- searching -------------------------------------------------------------------------------
     def search_now(self) -> None:

@@ -334,6 +334,7 @@ class TrainPage(QWidget):
         self.status_label.setText(f"Search now uses {spec}.")
         self.refresh()
         self.window_.status_changed.emit()
+        self.window_.model_changed.emit(spec)
 
     # -- job feedback --------------------------------------------------------------------------
     def _clear_charts(self) -> None:
@@ -382,6 +383,8 @@ class TrainPage(QWidget):
         self.status_label.setText(result.summary())
         self.refresh()
         self.window_.status_changed.emit()
+        if getattr(result, "activated", False):
+            self.window_.model_changed.emit(self.library.settings.model)
 
     def on_failed(self, error: BaseException, _details: str) -> None:
         self.status_label.setText(f"Training failed: {error}")
