@@ -222,3 +222,15 @@ def test_opening_the_page_does_not_import_torch() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
     assert out.stdout.strip() == "False False False"
+
+
+def test_ctrl_f_brings_the_search_box(qtbot: Any, library: Library) -> None:
+    window = MainWindow(library)
+    qtbot.addWidget(window)
+    window.show()
+    window.show_page("library_page")
+    page = page_of(window)
+
+    page.focus_search()
+
+    assert window.tabs.currentWidget() is page

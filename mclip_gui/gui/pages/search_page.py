@@ -23,7 +23,7 @@ from PySide6.QtCore import (
     QThreadPool,
     QTimer,
 )
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -209,9 +209,19 @@ class SearchPage(QWidget):
         self.grid.customContextMenuRequested.connect(self._context_menu)
         self.window_.status_changed.connect(self.library_changed)
         self.window_.installEventFilter(self)
+        focus = QAction("Search", self.window_)
+        focus.setShortcut(QKeySequence(QKeySequence.StandardKey.Find))
+        focus.triggered.connect(self.focus_search)
+        self.window_.addAction(focus)
         similar = QAction("Find &similar", self)
         similar.triggered.connect(self.find_similar)
         self.similar_action = similar
+
+    def focus_search(self) -> None:
+        """Ctrl+F from anywhere: this page, cursor in the search box."""
+        self.window_.tabs.setCurrentWidget(self)
+        self.box.setFocus()
+        self.box.selectAll()
 
     # -- model -----------------------------------------------------------------------------------
     def load_model(self, load: Any = None) -> Job:
