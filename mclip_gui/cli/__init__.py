@@ -58,9 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
-    needs_library = getattr(args, "needs_library", True)
-    library = Library(args.data_dir) if needs_library else None
+    library = None
     try:
+        if getattr(args, "needs_library", True):
+            library = Library(args.data_dir)
         return int(args.func(args, library))
     except JobCancelled:
         print("cancelled", file=sys.stderr)

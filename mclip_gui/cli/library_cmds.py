@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from mclip_gui.cli.progress import progress_bar
+from mclip_gui.core.errors import ConfigError
 from mclip_gui.core.library import Library
 from mclip_gui.core.scan import ImportReport, import_folder, list_problems
 from mclip_gui.core.schema import Caption, Image
@@ -28,7 +29,7 @@ def register(commands: Any) -> None:
         "adding, deleting or moving files: new files are added, moved files keep their "
         "captions, files gone are marked missing. The folder itself is never written to.",
     )
-    imp.add_argument("folder", type=Path, metavar="FOLDER", help="the folder of images")
+    imp.add_argument("folder", metavar="FOLDER", help="the folder of images")
     imp.add_argument("--json", action="store_true", help="print the report as JSON")
     imp.set_defaults(func=cmd_import)
 
@@ -62,8 +63,10 @@ def cmd_info(args: argparse.Namespace, library: Library) -> int:
 
 def cmd_import(args: argparse.Namespace, library: Library) -> int:
     """Import a folder; exit 0 whenever the scan finished, whatever it found."""
+    if not args.folder.strip():
+        raise ConfigError("no folder given: name the folder of images to import")
     with progress_bar("import") as progress:
-        report = import_folder(library, args.folder, progress)
+        report = import_folder(library, Path(args.folder), progress)
     if args.json:
         print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:

@@ -71,6 +71,9 @@ def cmd_search(args: argparse.Namespace, library: Library) -> int:
     if (args.query is None) == (args.similar_to is None):
         print("mclip search: give either a QUERY or --similar-to IMAGE", file=sys.stderr)
         return 2
+    if args.query is not None and not args.query.strip():
+        print("mclip search: the query is empty; type what you are looking for", file=sys.stderr)
+        return 2
     if args.top_k is not None and args.top_k < 1:
         print("mclip search: --top-k must be at least 1", file=sys.stderr)
         return 2

@@ -207,7 +207,13 @@ def comparison_columns(library: Library, specs: Sequence[str]) -> list[Column]:
         version = find_version(library, spec.removeprefix("version:"))
         if spec.startswith("version:") and version is None:
             raise ModelError(f"no model version named {spec.removeprefix('version:')!r}")
-        if version is not None:
+        if version is not None and not _loadable(version.base_model):
+            # A registered model that was not trained here (the starter): it is its own base.
+            pair = [Column(f"version:{version.name}", version.name, "zero-shot")]
+            newest = newest_version_of(library, f"version:{version.name}")
+            if newest is not None:
+                pair.append(Column(f"version:{newest.name}", newest.name, "fine-tuned"))
+        elif version is not None:
             pair = [
                 Column(version.base_model, short_label(version.base_model), "zero-shot"),
                 Column(f"version:{version.name}", version.name, "fine-tuned"),
@@ -219,6 +225,16 @@ def comparison_columns(library: Library, specs: Sequence[str]) -> list[Column]:
                 pair.append(Column(f"version:{newest.name}", newest.name, "fine-tuned"))
         columns += [c for c in pair if c not in columns]
     return columns
+
+
+def _loadable(spec: str) -> bool:
+    from mclip_gui.core.modelspec import parse_model_spec
+
+    try:
+        parse_model_spec(spec)
+    except ModelError:
+        return False
+    return True
 
 
 def short_label(spec: str) -> str:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from mclip_gui.core.errors import ConfigError
 from mclip_gui.core.paths import DataLayout, default_data_dir
 from mclip_gui.core.settings import Settings
 from mclip_gui.core.store import Store
@@ -20,10 +23,22 @@ class Library:
 
     def __init__(self, data_dir: Path | None = None, database_url: str | None = None):
         self.layout = DataLayout(data_dir or default_data_dir())
-        self.layout.ensure()
+        try:
+            self.layout.ensure()
+        except OSError as e:
+            raise ConfigError(
+                f"cannot use the data folder {self.layout.root}: {e.strerror or e}; "
+                "choose another with --data-dir"
+            ) from e
         self.settings = Settings.load(self.layout.settings_file)
         url = database_url or self.settings.database_url or f"sqlite:///{self.layout.database}"
-        self.store = Store(url)
+        try:
+            self.store = Store(url)
+        except SQLAlchemyError as e:
+            raise ConfigError(
+                f"cannot open the database {url}: {getattr(e, 'orig', e)} (is the data folder "
+                "writable?)"
+            ) from e
         log.info(
             "opened library data folder %s (database %s)",
             self.layout.root,

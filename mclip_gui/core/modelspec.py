@@ -174,6 +174,8 @@ class LoadedModel:
     model_cfg: dict[str, Any]
     preprocess_cfg: dict[str, Any] = field(default_factory=dict)
     source: str = ""
+    # Training settings the model folder recommends (the starter: text tower locked, higher lr).
+    train_defaults: dict[str, Any] = field(default_factory=dict)
 
     @property
     def context_length(self) -> int:
@@ -287,8 +289,10 @@ def _hub_file(repo: str, filenames: Sequence[str], spec: str, progress: Progress
             log.info("model %s: weights from cache %s", spec, cached)
             return Path(cached)
     how = (
-        f"Download it on a machine with internet access, or give a local checkpoint instead: "
-        f"--model ARCH::/path/to/weights.safetensors, or a model folder. ({repo})"
+        "Download it on a machine with internet access, or give a local checkpoint instead "
+        "(Model ▸ Choose model… in the window; --model ARCH::/path/to/weights.safetensors or a "
+        "model folder on the command line), or build the offline starter model (Model ▸ Choose "
+        f"model… ▸ Build starter model…, or mclip model starter). ({repo})"
     )
     if _offline():
         raise ModelError(f"model {spec} is not in the local cache and HF_HUB_OFFLINE is set. {how}")
@@ -395,6 +399,7 @@ def _load(spec: ModelSpec, device: Any, progress: ProgressCallback) -> LoadedMod
 
     progress(Progress(0, 0, f"loading {spec.text}"))
     prefix = ""
+    train_defaults: dict[str, Any] = {}
     preprocess_cfg: dict[str, Any] = {}
     random_init = False
     if spec.kind == "pretrained":
@@ -426,6 +431,7 @@ def _load(spec: ModelSpec, device: Any, progress: ProgressCallback) -> LoadedMod
                 )
         model_cfg, preprocess_cfg, whole = read_folder_config(config_source)
         prefix = str(whole.get("text_prefix", ""))
+        train_defaults = dict(whole.get("train_defaults", {}))
         name = _register_config(model_cfg)
         checkpoint = None
         if spec.kind == "checkpoint":
@@ -465,9 +471,11 @@ def _load(spec: ModelSpec, device: Any, progress: ProgressCallback) -> LoadedMod
             weights_only=True,
         )
     tokenizer = open_clip.get_tokenizer(name)
-    return _finish(
+    loaded = _finish(
         spec, model, tokenizer, model_cfg or {}, device, fingerprint, source, prefix, preprocess_cfg
     )
+    loaded.train_defaults = train_defaults
+    return loaded
 
 
 def _finish(

@@ -43,8 +43,9 @@ class Settings:
     embed_batch_size: int = field(default=32, metadata=_limits(1, 4096))
     # Parallel workers that decode and preprocess images while the model runs (0: automatic).
     embed_workers: int = field(default=0, metadata=_limits(0, 64))
-    # Libraries with at most this many images are searched exactly instead of through HNSW.
-    exact_search_below: int = field(default=5_000, metadata=_limits(0, 10_000_000))
+    # Libraries with at most this many images are searched exactly instead of through HNSW
+    # (exact search over 20,000 vectors takes a few milliseconds and is never wrong).
+    exact_search_below: int = field(default=20_000, metadata=_limits(0, 10_000_000))
     # HNSW graph degree; more is more accurate and larger.
     hnsw_m: int = field(default=32, metadata=_limits(4, 128))
     # HNSW build-time candidate list size.

@@ -67,8 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mclip-gui: error: {args.folder} is not a folder", file=sys.stderr)
         return 2
 
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QMessageBox
 
+    from mclip_gui.core.errors import ConfigError
     from mclip_gui.core.library import Library
     from mclip_gui.gui.errors import ErrorReporter
     from mclip_gui.gui.main_window import MainWindow
@@ -80,7 +81,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setWindowIcon(app_icon())
     errors = ErrorReporter()
     errors.install()
-    library = Library(args.data_dir)
+    try:
+        library = Library(args.data_dir)
+    except ConfigError as e:  # an unusable data folder: say so instead of a traceback
+        log.error("%s", e)
+        print(f"mclip-gui: error: {e}", file=sys.stderr)
+        QMessageBox.critical(None, "mclip-gui", str(e))
+        return 2
     window = MainWindow(library, errors=errors)
     if args.quit_after_first_paint:
         from mclip_gui.gui.first_paint import quit_after_first_paint

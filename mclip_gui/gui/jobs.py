@@ -50,19 +50,30 @@ class _Runnable(QRunnable):
 
     def run(self) -> None:
         job = self.job
+
+        def progress(p: Progress) -> None:
+            if shiboken6.isValid(job):  # the window (and the job) may be gone at shutdown
+                job.progress.emit(p)
+
         try:
-            result = job.fn(job.progress.emit, job.token)
+            result = job.fn(progress, job.token)
         except JobCancelled:
             log.info("job %s cancelled", job.name)
-            job.cancelled.emit()
+            self._emit(job.cancelled)
         except Exception as e:  # every failure of a job is reported, none is lost
             log.exception("job %s failed", job.name)
-            job.failed.emit(e, traceback.format_exc())
+            self._emit(job.failed, e, traceback.format_exc())
         else:
-            job.succeeded.emit(result)
+            self._emit(job.succeeded, result)
         finally:
             job.running = False
-            job.finished.emit()
+            self._emit(job.finished)
+
+    def _emit(self, signal: Any, *args: Any) -> None:
+        if shiboken6.isValid(self.job):
+            signal.emit(*args)
+        else:
+            log.debug("job %s finished after its window closed; result dropped", self.job.name)
 
 
 class JobRunner(QObject):

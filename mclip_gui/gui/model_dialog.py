@@ -53,7 +53,7 @@ def model_choices(library: Library) -> list[tuple[str, str]]:
         best = metrics.get("best", {}) if isinstance(metrics, dict) else {}
         score = f", eval mRR {best['mrr']:.3f}" if isinstance(best, dict) and "mrr" in best else ""
         choices.append((f"version:{v.name}", f"Fine-tuned from {v.base_model}{score}"))
-    for config in sorted(RESOURCE_MODELS.glob("*.json")):
+    for config in sorted(RESOURCE_MODELS.glob("tiny-*.json")):
         choices.append((config.name, "Tiny random model (for trying the app without weights)"))
     return choices
 

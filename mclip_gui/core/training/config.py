@@ -69,6 +69,25 @@ class TrainSettings:
             return self.mode
         return "both" if device_type == "cuda" else "image_locked"
 
+    def with_model_defaults(self, recommended: dict[str, Any]) -> TrainSettings:
+        """Apply a model folder's recommended settings where these are left at their defaults.
+
+        The starter model's image tower starts random: it recommends the text-locked mode and
+        a learning rate far above the 1e-6 meant for pretrained CLIP models.
+        """
+        defaults = TrainSettings()
+        changes: dict[str, Any] = {}
+        for name, value in recommended.items():
+            if not hasattr(defaults, name):
+                log.warning("model recommends unknown training setting %s; ignored", name)
+                continue
+            if getattr(self, name) == getattr(defaults, name) and value != getattr(self, name):
+                changes[name] = type(getattr(defaults, name))(value)
+        if not changes:
+            return self
+        log.info("using the model's recommended training settings: %s", changes)
+        return dataclasses.replace(self, **changes)
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 

@@ -214,6 +214,7 @@ class Trainer:
             self._status(f"loading {self.spec}")
             self.loaded = load_model(self.spec, self.settings.device, self.library)
         self.model, self.device = self.loaded.model, self.loaded.device
+        self.settings = self.settings.with_model_defaults(self.loaded.train_defaults)
         resuming = resume and (self.run_dir / CHECKPOINT).exists()
         if resuming:
             self.state = RunState.load(self.run_dir)
@@ -590,9 +591,11 @@ class Trainer:
     def _save_best(self) -> None:
         from mclip_gui.core.modelspec import save_model_folder
 
-        extra = (
-            {"text_prefix": self.loaded.tokenizer.prefix} if self.loaded.tokenizer.prefix else {}
-        )
+        extra: dict[str, Any] = {}
+        if self.loaded.tokenizer.prefix:
+            extra["text_prefix"] = self.loaded.tokenizer.prefix
+        if self.loaded.train_defaults:  # a fine-tuned starter trains on like the starter
+            extra["train_defaults"] = self.loaded.train_defaults
         save_model_folder(
             self.model,
             self.loaded.model_cfg,

@@ -1,0 +1,31 @@
+"""Bad input on the command line gets one clear line, never a traceback."""
+
+from pathlib import Path
+
+from mclip_gui.cli import main
+
+
+def test_unusable_data_folder_is_one_clear_error(tmp_path: Path, capsys) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+
+    code = main(["--data-dir", str(blocker / "data"), "info"])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(f"mclip: error: cannot use the data folder {blocker / 'data'}")
+    assert "Traceback" not in err
+
+
+def test_empty_folder_name_is_refused(data_dir: Path, capsys) -> None:
+    code = main(["--data-dir", str(data_dir), "import", "  "])
+
+    assert code == 2
+    assert "no folder given: name the folder of images to import" in capsys.readouterr().err
+
+
+def test_empty_query_is_refused(data_dir: Path, capsys) -> None:
+    code = main(["--data-dir", str(data_dir), "search", "   "])
+
+    assert code == 2
+    assert "the query is empty" in capsys.readouterr().err
