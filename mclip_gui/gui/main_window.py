@@ -213,7 +213,8 @@ class MainWindow(QMainWindow):
             self.job_progress.setRange(0, p.total)
             self.job_progress.setValue(min(p.done, p.total))
         eta = f", {p.eta_s:.0f} s left" if p.eta_s is not None else ""
-        message = f": {p.message}" if p.message else ""
+        repeats = p.message.lower().startswith(job.name.lower())
+        message = f": {p.message}" if p.message and not repeats else ""
         self.job_label.setText(f"{job.name}{message}{eta}")
 
     def _on_job_failed(self, error: BaseException, details: str) -> None:
