@@ -21,7 +21,8 @@ DEFAULT_MODEL = "xlm-roberta-base-ViT-B-32::laion5b_s13b_b90k"
 ENGLISH_MODEL = "ViT-B-32::openai"
 
 
-def _limits(lo: float | None = None, hi: float | None = None, choices: tuple[str, ...] = ()) -> Any:
+def limits(lo: float | None = None, hi: float | None = None, choices: tuple[str, ...] = ()) -> Any:
+    """Field metadata: the allowed range or choices, checked by `check_value`."""
     return {"lo": lo, "hi": hi, "choices": choices}
 
 
@@ -32,44 +33,44 @@ class Settings:
     # SQLAlchemy URL of the database; empty means the SQLite file in the data folder.
     database_url: str = ""
     # Images with more pixels than this are refused as decompression bombs.
-    max_image_pixels: int = field(default=100_000_000, metadata=_limits(1_000, 2_000_000_000))
+    max_image_pixels: int = field(default=100_000_000, metadata=limits(1_000, 2_000_000_000))
     # Longest side of cached thumbnails, in pixels.
-    thumbnail_size: int = field(default=192, metadata=_limits(32, 1024))
+    thumbnail_size: int = field(default=192, metadata=limits(32, 1024))
     # The model used for search and captions' token preview (any model form, see core.modelspec).
     model: str = DEFAULT_MODEL
     # Device for models: auto (CUDA, then MPS, then CPU), cpu, cuda, mps.
-    device: str = field(default="auto", metadata=_limits(choices=("auto", "cpu", "cuda", "mps")))
+    device: str = field(default="auto", metadata=limits(choices=("auto", "cpu", "cuda", "mps")))
     # Images per batch when embedding the library.
-    embed_batch_size: int = field(default=32, metadata=_limits(1, 4096))
+    embed_batch_size: int = field(default=32, metadata=limits(1, 4096))
     # Parallel workers that decode and preprocess images while the model runs (0: automatic).
-    embed_workers: int = field(default=0, metadata=_limits(0, 64))
+    embed_workers: int = field(default=0, metadata=limits(0, 64))
     # Libraries with at most this many images are searched exactly instead of through HNSW
     # (exact search over 20,000 vectors takes a few milliseconds and is never wrong).
-    exact_search_below: int = field(default=20_000, metadata=_limits(0, 10_000_000))
+    exact_search_below: int = field(default=20_000, metadata=limits(0, 10_000_000))
     # HNSW graph degree; more is more accurate and larger.
-    hnsw_m: int = field(default=32, metadata=_limits(4, 128))
+    hnsw_m: int = field(default=32, metadata=limits(4, 128))
     # HNSW build-time candidate list size.
-    hnsw_ef_construction: int = field(default=200, metadata=_limits(10, 2000))
+    hnsw_ef_construction: int = field(default=200, metadata=limits(10, 2000))
     # HNSW query-time candidate list size (at least top_k is used).
-    hnsw_ef_search: int = field(default=128, metadata=_limits(10, 5000))
+    hnsw_ef_search: int = field(default=128, metadata=limits(10, 5000))
     # Results shown for a query.
-    search_top_k: int = field(default=60, metadata=_limits(1, 10_000))
+    search_top_k: int = field(default=60, metadata=limits(1, 10_000))
     # Milliseconds to wait after the last keystroke before a live search starts.
-    search_debounce_ms: int = field(default=150, metadata=_limits(0, 5000))
+    search_debounce_ms: int = field(default=150, metadata=limits(0, 5000))
     # Language of new captions: decides the rule set (de or en).
-    caption_language: str = field(default="de", metadata=_limits(choices=("de", "en")))
+    caption_language: str = field(default="de", metadata=limits(choices=("de", "en")))
     # Language of the user interface: system follows the locale.
-    ui_language: str = field(default="system", metadata=_limits(choices=("system", "de", "en")))
+    ui_language: str = field(default="system", metadata=limits(choices=("system", "de", "en")))
     # Fewest words a caption must have.
-    min_caption_words: int = field(default=6, metadata=_limits(1, 100))
+    min_caption_words: int = field(default=6, metadata=limits(1, 100))
     # Verdicts each caption collects before the majority decides.
-    verdicts_per_caption: int = field(default=1, metadata=_limits(1, 15))
+    verdicts_per_caption: int = field(default=1, metadata=limits(1, 15))
     # Allow validating one's own captions (for a person working alone).
     allow_self_review: bool = False
     # Seconds a served image or caption stays reserved for one annotator.
-    claim_seconds: int = field(default=900, metadata=_limits(10, 86_400))
+    claim_seconds: int = field(default=900, metadata=limits(10, 86_400))
     # One image in this many goes to the eval split (6: as 10,000 train / 2,000 eval).
-    eval_one_in: int = field(default=6, metadata=_limits(2, 1000))
+    eval_one_in: int = field(default=6, metadata=limits(2, 1000))
     # Name of the annotator last active in this library.
     annotator: str = ""
 
@@ -92,7 +93,7 @@ class Settings:
             if f.name not in raw:
                 continue
             value = raw[f.name]
-            problem = _check(f, value, getattr(defaults, f.name))
+            problem = check_value(f, value, getattr(defaults, f.name))
             if problem:
                 log.warning(
                     "setting %s=%r ignored: %s; using %r",
@@ -123,13 +124,16 @@ class Settings:
             f = next((f for f in fields(self) if f.name == name), None)
             if f is None:
                 raise ValueError(f"unknown setting {name!r}")
-            problem = _check(f, value, getattr(self, name))
+            problem = check_value(f, value, getattr(self, name))
             if problem:
                 raise ValueError(f"setting {name}={value!r}: {problem}")
         return dataclasses.replace(self, **changes)
 
 
-def _check(f: dataclasses.Field[Any], value: Any, default: Any) -> str | None:
+def check_value(f: dataclasses.Field[Any], value: Any, default: Any) -> str | None:
+    """Why `value` is not allowed for field `f` (of type and limits as `default`), or None."""
+    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
     if type(value) is not type(default):
         return f"expected {type(default).__name__}"
     lim = f.metadata

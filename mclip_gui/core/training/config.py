@@ -7,6 +7,8 @@ import logging
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from mclip_gui.core.settings import check_value, limits
+
 log = logging.getLogger(__name__)
 
 MODES = ("auto", "both", "image_locked", "text_locked")
@@ -18,48 +20,44 @@ MODE_LABELS = {
 }
 
 
-def _limits(lo: float | None = None, hi: float | None = None, choices: tuple[str, ...] = ()) -> Any:
-    return {"lo": lo, "hi": hi, "choices": choices}
-
-
 @dataclass
 class TrainSettings:
     """Hyperparameters of a fine-tuning run (defaults from the published run)."""
 
     # Peak learning rate of AdamW (1e-6 keeps a pretrained CLIP from forgetting).
-    learning_rate: float = field(default=1e-6, metadata=_limits(1e-9, 1.0))
+    learning_rate: float = field(default=1e-6, metadata=limits(1e-9, 1.0))
     # Passes over the training captions.
-    epochs: int = field(default=5, metadata=_limits(1, 1000))
+    epochs: int = field(default=5, metadata=limits(1, 1000))
     # Captions per step; 0 picks the largest that fits memory (probed on GPU, 32 on CPU).
-    batch_size: int = field(default=0, metadata=_limits(0, 4096))
+    batch_size: int = field(default=0, metadata=limits(0, 4096))
     # AdamW decoupled weight decay (not applied to biases, norms, embeddings, logit scale).
-    weight_decay: float = field(default=0.1, metadata=_limits(0.0, 10.0))
+    weight_decay: float = field(default=0.1, metadata=limits(0.0, 10.0))
     # AdamW betas and epsilon, as open_clip's training uses for ViT-B models.
-    beta1: float = field(default=0.9, metadata=_limits(0.0, 0.9999))
-    beta2: float = field(default=0.98, metadata=_limits(0.0, 0.99999))
-    eps: float = field(default=1e-6, metadata=_limits(1e-12, 1e-2))
+    beta1: float = field(default=0.9, metadata=limits(0.0, 0.9999))
+    beta2: float = field(default=0.98, metadata=limits(0.0, 0.99999))
+    eps: float = field(default=1e-6, metadata=limits(1e-12, 1e-2))
     # Share of all steps spent warming the learning rate up linearly from 0; cosine decay after.
-    warmup_fraction: float = field(default=0.1, metadata=_limits(0.0, 0.9))
+    warmup_fraction: float = field(default=0.1, metadata=limits(0.0, 0.9))
     # Gradients are clipped to this global norm (0: no clipping).
-    grad_clip_norm: float = field(default=1.0, metadata=_limits(0.0, 1000.0))
+    grad_clip_norm: float = field(default=1.0, metadata=limits(0.0, 1000.0))
     # Which towers learn; auto: image tower locked on CPU, both towers on GPU.
-    mode: str = field(default="auto", metadata=_limits(choices=MODES))
+    mode: str = field(default="auto", metadata=limits(choices=MODES))
     # Mixed precision on CUDA (bf16 where supported, else fp16 with loss scaling); CPU is fp32.
     mixed_precision: bool = True
     # Epochs without a better eval mRR before training stops early (0: never stop early).
-    patience: int = field(default=2, metadata=_limits(0, 1000))
+    patience: int = field(default=2, metadata=limits(0, 1000))
     # Retrieval metrics look at the top k images of each query.
-    eval_top_k: int = field(default=20, metadata=_limits(1, 1000))
+    eval_top_k: int = field(default=20, metadata=limits(1, 1000))
     # Save a resumable checkpoint every this many steps (0: only at the end of each epoch).
-    checkpoint_every_steps: int = field(default=200, metadata=_limits(0, 1_000_000))
+    checkpoint_every_steps: int = field(default=200, metadata=limits(0, 1_000_000))
     # Train on at most this many captions (0: all); the learning-curve experiment sets it.
-    max_train_captions: int = field(default=0, metadata=_limits(0, 100_000_000))
+    max_train_captions: int = field(default=0, metadata=limits(0, 100_000_000))
     # Seed of the data order and of the subset; the same seed repeats a run.
-    seed: int = field(default=0, metadata=_limits(0, 2**31 - 1))
+    seed: int = field(default=0, metadata=limits(0, 2**31 - 1))
     # Device: auto (CUDA, then MPS, then CPU), cpu, cuda, mps.
-    device: str = field(default="auto", metadata=_limits(choices=("auto", "cpu", "cuda", "mps")))
+    device: str = field(default="auto", metadata=limits(choices=("auto", "cpu", "cuda", "mps")))
     # Images decoded in parallel for training and evaluation (0: automatic).
-    workers: int = field(default=0, metadata=_limits(0, 64))
+    workers: int = field(default=0, metadata=limits(0, 64))
     # Activate the best model version when the run finishes (re-embedding when needed).
     activate: bool = True
 
@@ -102,7 +100,7 @@ class TrainSettings:
             if f is None:
                 log.warning("unknown training setting %s ignored", name)
                 continue
-            problem = check(f, value, getattr(defaults, name))
+            problem = check_value(f, value, getattr(defaults, name))
             if problem:
                 log.warning("training setting %s=%r ignored: %s", name, value, problem)
                 continue
@@ -115,28 +113,10 @@ class TrainSettings:
         for name, value in changes.items():
             if name not in known:
                 raise ValueError(f"unknown training setting {name!r}")
-            problem = check(known[name], value, getattr(self, name))
+            problem = check_value(known[name], value, getattr(self, name))
             if problem:
                 raise ValueError(f"training setting {name}={value!r}: {problem}")
         return dataclasses.replace(self, **changes)
-
-
-def check(f: dataclasses.Field[Any], value: Any, default: Any) -> str | None:
-    """Why `value` is not allowed for field `f`, or None."""
-    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if type(value) is not type(default):
-        return f"expected {type(default).__name__}"
-    lim = f.metadata
-    if not lim:
-        return None
-    if lim["choices"] and value not in lim["choices"]:
-        return "expected one of " + ", ".join(lim["choices"])
-    if lim["lo"] is not None and value < lim["lo"]:
-        return f"below {lim['lo']}"
-    if lim["hi"] is not None and value > lim["hi"]:
-        return f"above {lim['hi']}"
-    return None
 
 
 def field_help(name: str) -> str:
