@@ -133,7 +133,11 @@ def _library_window(data_dir: Path) -> tuple[object, object]:
     from mclip_gui.core.library import Library
     from mclip_gui.gui.main_window import MainWindow
 
-    window = MainWindow(Library(data_dir))
+    library = Library(data_dir)
+    # The grid is measured, not a CLIP model: the search page loads the bundled tiny model.
+    library.update_settings(model="tiny-clip.json")
+    window = MainWindow(library)
+    window.show_page("library_page")
     page = window.pages["library_page"]
 
     def settle() -> None:
