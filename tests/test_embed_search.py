@@ -247,9 +247,12 @@ def test_padding_is_trimmed_for_a_hugging_face_text_tower(library: Library, tmp_
     query = "Größe für Straßenschuhe 👟 فستان"
 
     fast = service.encode_query(query)
+    exact = service._encode_trimmed(query, int8=False)
 
     assert service._trim_ok
-    assert float(fast[0] @ xlmr.encode_texts([query])[0]) > 0.9999
+    assert float(exact[0] @ xlmr.encode_texts([query])[0]) > 0.9999
+    assert service._int8_text is not None  # CPU queries run through the int8 text tower
+    assert float(fast[0] @ exact[0]) > 0.99
 
 
 def test_cli_index_then_search_prints_json(

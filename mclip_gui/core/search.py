@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -25,6 +26,7 @@ from mclip_gui.core.library import Library
 log = logging.getLogger(__name__)
 
 # Trimmed and padded query embeddings must agree this closely for the fast path to be used.
+QUANTIZED_MIN_COSINE = 0.995  # int8 query embeddings this close to fp32 rank alike
 TRIM_CHECK_MIN_COSINE = 0.9999
 WARM_UP_QUERY = "ein rotes Kleid mit Blumenmuster"
 
@@ -89,6 +91,7 @@ class SearchService:
         self._paths: dict[int, str] = {}
         self._pad_id = _pad_id(model)
         self._trim_ok = False
+        self._int8_text: Any = None  # int8 copy of a Hugging Face text tower, CPU queries only
         self.refresh()
         if warm_up:
             self.warm_up()
@@ -135,6 +138,7 @@ class SearchService:
         cosine = float(np.dot(padded[0], trimmed[0]))
         self._trim_ok = cosine >= TRIM_CHECK_MIN_COSINE
         if self._trim_ok:
+            self._int8_text = self._quantized_text_tower(trimmed)
             self._encode_trimmed(WARM_UP_QUERY)
         else:
             log.info("query padding kept for %s (cosine %.6f)", self.model.spec, cosine)
@@ -147,15 +151,54 @@ class SearchService:
             return self._encode_trimmed(text)
         return np.asarray(self.model.encode_texts([text]), dtype=np.float32)
 
-    def _encode_trimmed(self, text: str) -> np.ndarray:
+    def _encode_trimmed(self, text: str, int8: bool = True) -> np.ndarray:
         import torch
 
         tokens = self.model.tokenizer([text])
         tokens = tokens[:, : _real_length(tokens[0], self._pad_id)]
         with torch.inference_mode():
-            features = self.model.model.encode_text(tokens.to(self.model.device))
+            if int8 and self._int8_text is not None:
+                features = self._int8_text(tokens)
+            else:
+                features = self.model.model.encode_text(tokens.to(self.model.device))
             features = torch.nn.functional.normalize(features.float(), dim=-1)
         return features.cpu().numpy().astype(np.float32)
+
+    def _quantized_text_tower(self, reference: np.ndarray) -> Any:
+        """An int8 copy of the text tower for queries on the CPU, or None.
+
+        Reading the weights dominates a CPU query; int8 linear layers read a quarter of the
+        bytes. Used only when the query embedding stays within QUANTIZED_MIN_COSINE of fp32.
+        """
+        text = getattr(self.model.model, "text", None)
+        if self.model.device.type != "cpu" or text is None:
+            return None
+        import copy
+
+        import torch
+
+        try:
+            with warnings.catch_warnings():
+                # Deprecated in torch but still shipped; when it goes, queries stay fp32.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                warnings.simplefilter("ignore", UserWarning)
+                from torch.ao.quantization import quantize_dynamic
+
+                quantized = quantize_dynamic(
+                    copy.deepcopy(text), {torch.nn.Linear}, dtype=torch.qint8
+                )
+            self._int8_text = quantized
+            cosine = float(np.dot(reference[0], self._encode_trimmed(WARM_UP_QUERY)[0]))
+        except (RuntimeError, ImportError, AttributeError, AssertionError) as e:  # no int8 here
+            log.info("int8 queries not available: %s", e)
+            return None
+        finally:
+            self._int8_text = None
+        if cosine < QUANTIZED_MIN_COSINE:
+            log.info("int8 queries off for %s: cosine %.5f to fp32", self.model.spec, cosine)
+            return None
+        log.info("int8 text tower for queries (cosine %.5f to fp32)", cosine)
+        return quantized
 
     def search_text(
         self, query: str, top_k: int | None = None, exact: bool | None = None
