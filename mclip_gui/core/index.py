@@ -333,6 +333,9 @@ class HnswIndex:
         _write_json(folder / HNSW_TAG_FILE, tag)
 
 
+SMALL_BATCH = 8  # queries at most this many are scored without BLAS
+
+
 def exact_search(
     vectors: np.ndarray,
     ids: np.ndarray,
@@ -348,7 +351,12 @@ def exact_search(
     k = min(k, live)
     if k <= 0:
         return np.zeros((len(queries), 0), np.int64), np.zeros((len(queries), 0), np.float32)
-    scores = queries @ vectors.T
+    if len(queries) <= SMALL_BATCH:
+        # Live queries: numpy's own loop, not BLAS. OpenBLAS threads keep spinning after a call
+        # and slowed the next query's text encoding in torch threefold (bench_query_latency).
+        scores = np.einsum("qd,nd->qn", queries, vectors)
+    else:
+        scores = queries @ vectors.T
     if hidden is not None:
         scores[:, hidden] = -np.inf
     if k < len(ids):
