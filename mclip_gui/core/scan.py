@@ -34,6 +34,7 @@ from typing import Any, BinaryIO
 from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
 from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mclip_gui.core.errors import ConfigError, ImageError
@@ -384,7 +385,14 @@ def import_folder(
     cancel = cancel or CancelToken()
     progress(Progress(0, 0, f"listing {root}"))
     listing = list_image_files(root, library.data_dir, cancel, progress)
-    report = _Importer(library, root, cancel).run(listing, progress)
+    try:
+        report = _Importer(library, root, cancel).run(listing, progress)
+    except IntegrityError as e:
+        # Another import of the same files committed first (two windows, or window and CLI).
+        raise ConfigError(
+            f"another import of {root} into this library ran at the same time; what it recorded "
+            "is kept: run this import again to reconcile the rest"
+        ) from e
     report.seconds = time.monotonic() - started
     log.info(
         "imported %s in %.1f s: %d new, %d unchanged, %d moved, %d duplicates, %d unreadable, "
