@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -121,10 +122,17 @@ class TrainSettings:
 
 def field_help(name: str) -> str:
     """The comment above a field, for tooltips in the Advanced panel."""
+    return _field_comments().get(name, "")
+
+
+@functools.cache
+def _field_comments() -> dict[str, str]:
     import inspect
 
     source = inspect.getsource(TrainSettings).splitlines()
+    comments = {}
     for i, line in enumerate(source):
-        if line.strip().startswith(f"{name}:") and i and source[i - 1].strip().startswith("#"):
-            return source[i - 1].strip().lstrip("# ")
-    return ""
+        name = line.strip().split(":", 1)[0]
+        if name.isidentifier() and i and source[i - 1].strip().startswith("#"):
+            comments[name] = source[i - 1].strip().lstrip("# ")
+    return comments

@@ -81,6 +81,14 @@ def curve_chart(plot: Any, curve: LearningCurve) -> None:
         )
 
 
+def chart_host() -> tuple[QWidget, QVBoxLayout]:
+    """An empty widget (and its layout) a chart is put into once it is built."""
+    host = QWidget()
+    layout = QVBoxLayout(host)
+    layout.setContentsMargins(0, 0, 0, 0)
+    return host, layout
+
+
 def new_plot(title: str, bottom: str, legend_at: tuple[int, int] = (10, 10)) -> Any:
     import pyqtgraph as pg
 
@@ -137,7 +145,11 @@ class ComparePage(QWidget):
         self.status.setWordWrap(True)
         self.table = QTableWidget(0, 0)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.bars = new_plot("Zero-shot and fine-tuned", "metric")
+        # Charts are built on first use: importing pyqtgraph would delay the first paint.
+        self._bars: Any = None
+        self._curve_plot: Any = None
+        self.bars_host, self._bars_layout = chart_host()
+        self.curve_host, self._curve_layout = chart_host()
 
         self.sizes_edit = QLineEdit("500,1000,2000")
         self.curve_button = QPushButton("Run learning curve")
@@ -146,7 +158,6 @@ class ComparePage(QWidget):
         self.curve_csv = QPushButton("Export CSV…")
         self.curve_png.clicked.connect(lambda: self.export_curve("png"))
         self.curve_csv.clicked.connect(lambda: self.export_curve("csv"))
-        self.curve_plot = new_plot("Learning curve", "training captions", (-10, 10))
         self._layout()
         self.refresh_models()
         self._set_exports()
@@ -162,7 +173,7 @@ class ComparePage(QWidget):
         add.addWidget(self.markdown_button)
         results = QHBoxLayout()
         results.addWidget(self.table, 1)
-        results.addWidget(self.bars, 1)
+        results.addWidget(self.bars_host, 1)
         curve = QHBoxLayout()
         curve.addWidget(QLabel("Learning curve, training sizes:"))
         curve.addWidget(self.sizes_edit, 1)
@@ -176,7 +187,27 @@ class ComparePage(QWidget):
         layout.addWidget(self.status)
         layout.addLayout(results, 3)
         layout.addLayout(curve)
-        layout.addWidget(self.curve_plot, 2)
+        layout.addWidget(self.curve_host, 2)
+
+    @property
+    def bars(self) -> Any:
+        """The bar chart of the comparison (built on first use)."""
+        if self._bars is None:
+            self._bars = new_plot("Zero-shot and fine-tuned", "metric")
+            self._bars_layout.addWidget(self._bars)
+        return self._bars
+
+    @property
+    def curve_plot(self) -> Any:
+        """The learning-curve chart (built on first use)."""
+        if self._curve_plot is None:
+            self._curve_plot = new_plot("Learning curve", "training captions", (-10, 10))
+            self._curve_layout.addWidget(self._curve_plot)
+        return self._curve_plot
+
+    def showEvent(self, event: Any) -> None:
+        self.bars, self.curve_plot  # noqa: B018 - building them is the point
+        super().showEvent(event)
 
     def refresh_models(self) -> None:
         """The active model, every base model of a version, and every version."""

@@ -140,8 +140,6 @@ class TrainPage(QWidget):
 
     def __init__(self, window: MainWindow):
         super().__init__()
-        import pyqtgraph as pg
-
         self.window_ = window
         self.library = window.library
         self.in_process = False  # tests train in the app's process (no child start-up)
@@ -168,22 +166,13 @@ class TrainPage(QWidget):
         self.status_label.setWordWrap(True)
         self.figures = {name: QLabel("—") for name in ("Epoch", "Step", "Loss", "Samples/s", "ETA")}
 
-        self.loss_plot = pg.PlotWidget(title="Training loss")
-        self.loss_plot.setLabel("bottom", "step")
-        self.loss_curve = self.loss_plot.plot(pen=pg.mkPen("#1f77b4", width=2))
-        self.metric_plot = pg.PlotWidget(title="Eval metrics (epoch 0 = zero-shot)")
-        self.metric_plot.setLabel("bottom", "epoch")
-        self.metric_plot.addLegend(offset=(10, 10))
-        colours = ("#d62728", "#2ca02c", "#9467bd")
-        self.metric_curves = {
-            name: self.metric_plot.plot(
-                pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=6, name=name
-            )
-            for name, colour in zip(CHART_METRICS, colours, strict=True)
-        }
-        for plot in (self.loss_plot, self.metric_plot):
-            plot.setBackground("w")
-            plot.showGrid(x=True, y=True, alpha=0.3)
+        # The charts are built when first needed: importing pyqtgraph costs most of a second,
+        # which would otherwise delay the window's first paint.
+        self.charts = QHBoxLayout()
+        self.loss_plot: Any = None
+        self.metric_plot: Any = None
+        self.loss_curve: Any = None
+        self.metric_curves: dict[str, Any] = {}
 
         self.versions = QTableWidget(0, 6)
         self.versions.setHorizontalHeaderLabels(
@@ -212,9 +201,6 @@ class TrainPage(QWidget):
             label.setStyleSheet("font-size: 15px; font-weight: bold")
             figures.addWidget(title, 0, column)
             figures.addWidget(label, 1, column)
-        charts = QHBoxLayout()
-        charts.addWidget(self.loss_plot)
-        charts.addWidget(self.metric_plot)
         versions = QVBoxLayout()
         versions.addWidget(QLabel("Model versions"))
         versions.addWidget(self.versions)
@@ -225,7 +211,7 @@ class TrainPage(QWidget):
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.status_label)
         layout.addLayout(figures)
-        layout.addLayout(charts, 3)
+        layout.addLayout(self.charts, 3)
         layout.addLayout(versions, 2)
 
     # -- state -----------------------------------------------------------------------------
@@ -343,7 +329,37 @@ class TrainPage(QWidget):
             points.clear()
         self._redraw()
 
+    def ensure_charts(self) -> None:
+        """Build the loss and metric charts (once)."""
+        if self.loss_plot is not None:
+            return
+        import pyqtgraph as pg
+
+        self.loss_plot = pg.PlotWidget(title="Training loss")
+        self.loss_plot.setLabel("bottom", "step")
+        self.loss_curve = self.loss_plot.plot(pen=pg.mkPen("#1f77b4", width=2))
+        self.metric_plot = pg.PlotWidget(title="Eval metrics (epoch 0 = zero-shot)")
+        self.metric_plot.setLabel("bottom", "epoch")
+        self.metric_plot.addLegend(offset=(10, 10))
+        colours = ("#d62728", "#2ca02c", "#9467bd")
+        self.metric_curves = {
+            name: self.metric_plot.plot(
+                pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=6, name=name
+            )
+            for name, colour in zip(CHART_METRICS, colours, strict=True)
+        }
+        for plot in (self.loss_plot, self.metric_plot):
+            plot.setBackground("w")
+            plot.showGrid(x=True, y=True, alpha=0.3)
+            self.charts.addWidget(plot)
+
+    def showEvent(self, event: Any) -> None:
+        self.ensure_charts()
+        self._redraw()
+        super().showEvent(event)
+
     def _redraw(self) -> None:
+        self.ensure_charts()
         if self.loss_points:
             xs, ys = zip(*self.loss_points, strict=True)
             self.loss_curve.setData(list(xs), list(ys))
