@@ -7,6 +7,8 @@ its limits falls back to the default with a warning, so a hand-edited file never
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import json
 import logging
 import os
@@ -147,3 +149,21 @@ def check_value(f: dataclasses.Field[Any], value: Any, default: Any) -> str | No
     if lim["hi"] is not None and value > lim["hi"]:
         return f"above {lim['hi']}"
     return None
+
+
+@functools.cache
+def field_comments(cls: type) -> dict[str, str]:
+    """The comment lines above each field of dataclass `cls`: its help text for the user."""
+    source = inspect.getsource(cls).splitlines()
+    comments: dict[str, str] = {}
+    pending: list[str] = []
+    for line in source:
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            pending.append(stripped.lstrip("# "))
+            continue
+        name = stripped.split(":", 1)[0].strip()
+        if pending and ":" in stripped and name.isidentifier():
+            comments[name] = " ".join(pending)
+        pending = []
+    return comments

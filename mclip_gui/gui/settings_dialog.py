@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -24,26 +23,14 @@ from PySide6.QtWidgets import (
 
 from mclip_gui.core.library import Library
 from mclip_gui.core.settings import Settings
+from mclip_gui.core.settings import field_comments as settings_field_comments
 
 log = logging.getLogger(__name__)
 
 
 def field_comments() -> dict[str, str]:
-    """The comment line above each field of Settings, used as its help text."""
-    source = inspect.getsource(Settings).splitlines()
-    comments: dict[str, str] = {}
-    pending: list[str] = []
-    for line in source:
-        stripped = line.strip()
-        if stripped.startswith("#"):
-            pending.append(stripped.lstrip("# "))
-            continue
-        if ":" in stripped and pending:
-            name = stripped.split(":", 1)[0].strip()
-            if name.isidentifier():
-                comments[name] = " ".join(pending)
-        pending = []
-    return comments
+    """The comment above each field of Settings, used as its help text."""
+    return settings_field_comments(Settings)
 
 
 def label_for(name: str) -> str:

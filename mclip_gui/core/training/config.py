@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from mclip_gui.core.settings import check_value, limits
+from mclip_gui.core.settings import check_value, field_comments, limits
 
 log = logging.getLogger(__name__)
 
@@ -122,17 +121,4 @@ class TrainSettings:
 
 def field_help(name: str) -> str:
     """The comment above a field, for tooltips in the Advanced panel."""
-    return _field_comments().get(name, "")
-
-
-@functools.cache
-def _field_comments() -> dict[str, str]:
-    import inspect
-
-    source = inspect.getsource(TrainSettings).splitlines()
-    comments = {}
-    for i, line in enumerate(source):
-        name = line.strip().split(":", 1)[0]
-        if name.isidentifier() and i and source[i - 1].strip().startswith("#"):
-            comments[name] = source[i - 1].strip().lstrip("# ")
-    return comments
+    return field_comments(TrainSettings).get(name, "")
