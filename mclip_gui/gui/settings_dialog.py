@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
     QLabel,
-    QLineEdit,
     QScrollArea,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -24,6 +19,7 @@ from PySide6.QtWidgets import (
 from mclip_gui.core.library import Library
 from mclip_gui.core.settings import Settings
 from mclip_gui.core.settings import field_comments as settings_field_comments
+from mclip_gui.gui.field_editors import editor_for, editor_value
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +49,7 @@ class SettingsDialog(QDialog):
         form = QFormLayout(form_host)
         comments = field_comments()
         for f in dataclasses.fields(Settings):
-            editor = self._editor_for(f, getattr(library.settings, f.name))
+            editor = editor_for(f, getattr(library.settings, f.name))
             editor.setToolTip(comments.get(f.name, ""))
             editor.setObjectName(f"setting_{f.name}")
             self.editors[f.name] = editor
@@ -71,40 +67,8 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.error_label)
         layout.addWidget(buttons)
 
-    def _editor_for(self, f: dataclasses.Field[Any], value: Any) -> QWidget:
-        limits: Mapping[str, Any] = f.metadata or {}
-        if isinstance(value, bool):
-            box = QCheckBox()
-            box.setChecked(value)
-            return box
-        if limits.get("choices"):
-            combo = QComboBox()
-            combo.addItems(list(limits["choices"]))
-            combo.setCurrentText(str(value))
-            return combo
-        if isinstance(value, int):
-            spin = QSpinBox()
-            spin.setRange(
-                int(limits.get("lo") or 0), int(min(limits.get("hi") or 2**31 - 1, 2**31 - 1))
-            )
-            spin.setValue(value)
-            spin.setGroupSeparatorShown(True)
-            return spin
-        line = QLineEdit(str(value))
-        return line
-
     def values(self) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for name, editor in self.editors.items():
-            if isinstance(editor, QCheckBox):
-                result[name] = editor.isChecked()
-            elif isinstance(editor, QComboBox):
-                result[name] = editor.currentText()
-            elif isinstance(editor, QSpinBox):
-                result[name] = editor.value()
-            elif isinstance(editor, QLineEdit):
-                result[name] = editor.text().strip()
-        return result
+        return {name: editor_value(name, editor) for name, editor in self.editors.items()}
 
     def accept(self) -> None:
         changes = {k: v for k, v in self.values().items() if getattr(self.library.settings, k) != v}

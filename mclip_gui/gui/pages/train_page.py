@@ -14,18 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
     QFormLayout,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QProgressBar,
     QPushButton,
     QScrollArea,
-    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -34,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from mclip_gui.core.jobs import CancelToken, Progress, ProgressCallback
 from mclip_gui.core.training.config import MODE_LABELS, TrainSettings, field_help
+from mclip_gui.gui.field_editors import editor_for, editor_value
 from mclip_gui.gui.jobs import Job
 
 if TYPE_CHECKING:
@@ -79,7 +76,8 @@ class SettingsForm(QGroupBox):
         self.body = QWidget()
         form = QFormLayout(self.body)
         for f in dataclasses.fields(TrainSettings):
-            editor = self._editor(f, getattr(settings, f.name))
+            labels = MODE_LABELS if f.name == "mode" else None
+            editor = editor_for(f, getattr(settings, f.name), labels)
             editor.setToolTip(field_help(f.name))
             self.editors[f.name] = editor
             form.addRow(f.name.replace("_", " ").capitalize(), editor)
@@ -94,44 +92,9 @@ class SettingsForm(QGroupBox):
         scroll.setVisible(False)
         self.toggled.connect(scroll.setVisible)
 
-    @staticmethod
-    def _editor(f: dataclasses.Field[Any], value: Any) -> QWidget:
-        choices = f.metadata.get("choices") if f.metadata else None
-        if choices:
-            combo = QComboBox()
-            labels = MODE_LABELS if f.name == "mode" else {}
-            for choice in choices:
-                combo.addItem(labels.get(choice, choice), choice)
-            combo.setCurrentIndex(list(choices).index(value))
-            return combo
-        if isinstance(value, bool):
-            box = QCheckBox()
-            box.setChecked(value)
-            return box
-        if isinstance(value, int):
-            spin = QSpinBox()
-            spin.setRange(int(f.metadata["lo"]), int(min(f.metadata["hi"], 2**31 - 1)))
-            spin.setValue(value)
-            return spin
-        return QLineEdit(repr(value))
-
     def values(self) -> TrainSettings:
         """The settings in the form; ValueError naming a bad entry."""
-        changes: dict[str, Any] = {}
-        for name, editor in self.editors.items():
-            if isinstance(editor, QComboBox):
-                changes[name] = editor.currentData()
-            elif isinstance(editor, QCheckBox):
-                changes[name] = editor.isChecked()
-            elif isinstance(editor, QSpinBox):
-                changes[name] = editor.value()
-            elif isinstance(editor, QLineEdit):
-                try:
-                    changes[name] = float(editor.text())
-                except ValueError as e:
-                    raise ValueError(
-                        f"{name.replace('_', ' ')}: {editor.text()!r} is not a number"
-                    ) from e
+        changes = {name: editor_value(name, editor) for name, editor in self.editors.items()}
         return TrainSettings().updated(**changes)
 
 
