@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from mclip_gui.cli import main
 
 
@@ -29,3 +31,18 @@ def test_empty_query_is_refused(data_dir: Path, capsys) -> None:
 
     assert code == 2
     assert "the query is empty" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--bogus"], "mclip: error: unrecognized arguments: --bogus"),
+        ([], "mclip: error: choose a command"),
+    ],
+)
+def test_unknown_option_and_missing_command_are_named(argv, message, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err

@@ -36,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mclip {__version__}")
     add_common_options(parser)
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    # Not `required=True`: argparse would then report a missing COMMAND before an unknown
+    # option, and `mclip --bogus` would say the wrong thing. main() checks both itself.
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     import importlib
 
     for name in COMMAND_MODULES:
@@ -56,7 +58,11 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if args.command is None:
+        parser.error("choose a command, for example: mclip import FOLDER (mclip --help lists all)")
     setup_logging(args.verbose)
     library = None
     try:
