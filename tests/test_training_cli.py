@@ -71,6 +71,12 @@ def test_bad_sizes_and_missing_version_are_clear_errors(
     )
     assert main([*cli, "evaluate", "--model", "version:nope"]) == 2
     assert "mclip: error: no model version named 'nope'" in capsys.readouterr().err
+    # A bare word given to `versions activate` is taken as a version name, and the message
+    # says which versions exist instead of listing every model form.
+    assert main([*cli, "versions", "activate", "nosuch"]) == 2
+    assert "no model version named 'nosuch' in this library (it has no model versions yet)" in (
+        capsys.readouterr().err
+    )
     assert main([*cli, "finetune", "--resume"]) == 2
     assert "mclip: error: there is no checkpoint to resume from (any run)" in (
         capsys.readouterr().err

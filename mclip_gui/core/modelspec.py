@@ -579,8 +579,10 @@ def version_folder(name: str, library: Library | None) -> Path:
 
     with library.store.session() as s:
         row = s.scalars(select(ModelVersion).where(ModelVersion.name == name)).first()
+        names = list(s.scalars(select(ModelVersion.name).order_by(ModelVersion.id)))
     if row is None or not row.checkpoint_path:
-        raise ModelError(f"no model version named {name!r} in this library")
+        known = f"its versions: {', '.join(names)}" if names else "it has no model versions yet"
+        raise ModelError(f"no model version named {name!r} in this library ({known})")
     folder = Path(row.checkpoint_path)
     if not folder.exists():
         raise ModelError(f"model version {name!r}: its folder {folder} is gone")

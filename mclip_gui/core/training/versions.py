@@ -163,7 +163,9 @@ def activate(
     from mclip_gui.core.modelspec import load_model
 
     cancel = cancel or CancelToken()
-    if not spec.startswith("version:") and find_version(library, spec) is not None:
+    if not spec.startswith("version:") and (
+        find_version(library, spec) is not None or _bare_name(spec)
+    ):
         spec = f"version:{spec}"
     version = find_version(library, spec.removeprefix("version:"))
     progress(Progress(0, 0, f"loading {spec}"))
@@ -177,6 +179,11 @@ def activate(
     library.store.set_meta(ACTIVE_KEY, spec)
     log.info("active model is now %s", spec)
     return spec
+
+
+def _bare_name(spec: str) -> bool:
+    """A word that is no other model form: meant as a version name."""
+    return not any(c in spec for c in "/\\:.") and not Path(spec).expanduser().exists()
 
 
 def _reuse_embeddings(library: Library, version: VersionInfo, loaded: Any, index: Any) -> None:
