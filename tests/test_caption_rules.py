@@ -28,6 +28,12 @@ def rules(text: str, language: str = "de", min_words: int = 6) -> list[str]:
         ("Es handelt sich um ein blaues Kleid für den Sommer", ["opening"]),
         ("Das Kleid ist blau und hat lange Ärmel", []),
         ("Das ist. Jacke", ["too_few_words", "separators", "opening"]),
+        ("Jacke waschbar bei 30° rot für Damen", []),
+        ("rote Jacke 🧥 aus Leder für Damen", ["symbols"]),
+        ("rote Jacke 👍🏽, Leder für Damen im Winter", ["symbols"]),
+        ("👨\u200d👩\u200d👧 Familie Pullover rot warm Winter", ["too_few_words", "symbols"]),
+        ("Nike® Laufschuhe schwarz für Herren Sport", ["symbols"]),
+        ("rote Jacke;🧥 Leder für Damen im Winter", ["separators", "symbols"]),
     ],
 )
 def test_german_rules(text: str, expected: list[str]) -> None:
@@ -50,6 +56,9 @@ def test_messages_name_what_is_wrong() -> None:
         'Do not start with "Das ist": name the product right away.',
     ]
     assert [v.message for v in check_caption("", "de", 6)] == ["The caption is empty."]
+    assert [v.message for v in check_caption("Jacke 🧥 rot ❤️ Leder warm weich Damen", "de", 6)] == [
+        "Write words, not emoji or symbols (found 🧥 ❤️)."
+    ]
     assert [v.message for v in check_caption("?!", "de", 6)] == [
         "The caption has only punctuation, no words."
     ]

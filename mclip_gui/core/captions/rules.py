@@ -7,7 +7,10 @@ A caption is a search query a shopper could type. The rules keep it a plain list
 - `separators`: words are separated by something other than one space or ", ". Anything
   between words or around them that is not a word (a full stop at the end, ";", "/", a double
   space, a line break, a non-breaking space) breaks it. Hyphens, apostrophes, dots, "&", "+"
-  inside a word ("T-Shirt", "3.5", "H&M") and a trailing "%" ("100%") are part of the word.
+  inside a word ("T-Shirt", "3.5", "H&M") and a trailing "%" or "°" ("100%", "30°") are part
+  of the word.
+- `symbols`: emoji or other pictographic symbols ("🧥", "©", "®") stand where words should.
+  They are no separator either: "Jacke 🧥 Leder" breaks only this rule.
 - `opening`: the caption starts like a sentence about the picture ("Das ist …", "this is …")
   instead of naming the product.
 Leading and trailing white space is ignored (the caption is stored stripped).
@@ -16,9 +19,10 @@ Leading and trailing white space is ignored (the caption is stored stripped).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
-RULE_IDS = ("empty", "punctuation_only", "too_few_words", "separators", "opening")
+RULE_IDS = ("empty", "punctuation_only", "too_few_words", "separators", "symbols", "opening")
 LANGUAGES = ("de", "en")
 
 # Openings that describe the picture instead of naming the product, per caption language.
@@ -35,9 +39,12 @@ OPENINGS: dict[str, tuple[str, ...]] = {
     "en": ("this is", "these are", "here is", "here are"),
 }
 
-_WORD = re.compile(r"[^\W_]+(?:[-'’.&+][^\W_]+)*%?")
+_WORD = re.compile(r"[^\W_]+(?:[-'’.&+][^\W_]+)*[%°]?")
 _SEPARATOR = re.compile(r"(?:, | )")
 _ALNUM = re.compile(r"[^\W_]")
+# What joins and modifies emoji (zero-width joiner, variation selectors, keycap): part of the
+# symbol they follow, not a separator.
+_EMOJI_GLUE = frozenset("\u200d\ufe0e\ufe0f\u20e3")
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,12 @@ def check_caption(text: str, language: str = "de", min_words: int = 6) -> list[R
                 shown,
             )
         )
+    symbols = find_symbols(text)
+    if symbols:
+        shown = " ".join(symbols)
+        found.append(
+            RuleViolation("symbols", f"Write words, not emoji or symbols (found {shown}).", shown)
+        )
     opening = bad_opening(text, language)
     if opening:
         found.append(
@@ -99,17 +112,48 @@ def check_caption(text: str, language: str = "de", min_words: int = 6) -> list[R
     return found
 
 
+def _is_symbol(char: str) -> bool:
+    return unicodedata.category(char) in ("So", "Sk") or char in _EMOJI_GLUE
+
+
+def _symbol_runs(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each run of symbol characters in `text` outside words ("30°")."""
+    in_words = {i for m in _WORD.finditer(text) for i in range(m.start(), m.end())}
+    runs: list[tuple[int, int]] = []
+    start = None
+    for i, char in enumerate(text + " "):
+        if i < len(text) and i not in in_words and _is_symbol(char):
+            start = i if start is None else start
+        elif start is not None:
+            runs.append((start, i))
+            start = None
+    return runs
+
+
+def find_symbols(text: str) -> list[str]:
+    """The distinct runs of emoji and other symbols in `text`, in order."""
+    found: list[str] = []
+    for start, end in _symbol_runs(text):
+        if text[start:end] not in found:
+            found.append(text[start:end])
+    return found
+
+
 def bad_separators(text: str) -> list[str]:
-    """The distinct pieces of `text` (stripped) that are neither words nor allowed separators."""
+    """The distinct pieces of `text` (stripped) that are neither words nor allowed separators.
+
+    Runs of symbols count as words here: the `symbols` rule reports them.
+    """
     text = text.strip()
+    tokens = sorted([(m.start(), m.end()) for m in _WORD.finditer(text)] + _symbol_runs(text))
     bad: list[str] = []
     position = 0
-    for match in _WORD.finditer(text):
-        gap = text[position : match.start()]
+    for start, end in tokens:
+        gap = text[position:start]
         allowed = position > 0 and _SEPARATOR.fullmatch(gap)
         if gap and not allowed and gap not in bad:
             bad.append(gap)
-        position = match.end()
+        position = end
     tail = text[position:]
     if tail and tail not in bad:
         bad.append(tail)

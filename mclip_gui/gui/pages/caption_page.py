@@ -174,6 +174,11 @@ def rule_message(violation: RuleViolation, min_words: int) -> str:
             "CaptionRules", 'Separate words only with a space or ", " (found %1).'
         )
         return text.replace("%1", violation.detail)
+    if violation.rule == "symbols":
+        text = QCoreApplication.translate(
+            "CaptionRules", "Write words, not emoji or symbols (found %1)."
+        )
+        return text.replace("%1", violation.detail)
     if violation.rule == "opening":
         text = QCoreApplication.translate(
             "CaptionRules", 'Do not start with "%1": name the product right away.'
