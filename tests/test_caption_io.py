@@ -126,6 +126,38 @@ def test_rule_breaking_captions_are_imported_and_flagged(library: Library, tmp_p
     assert flags["rotes Kleid aus Seide, knielang, Sommer"] is None
 
 
+def test_importing_a_file_again_in_another_language_moves_its_captions(
+    library: Library, tmp_path: Path
+) -> None:
+    make_images(library, tmp_path / "p", 2)
+    table = tmp_path / "c.csv"
+    table.write_text(
+        "image,caption\n"
+        "product_0000.png,red silk dress for summer knee length\n"
+        "product_0001.png,blue denim jeans for men straight leg\n",
+        encoding="utf-8",
+    )
+    written = tmp_path / "other.csv"  # the same text from another file stays where it is
+    written.write_text("image,caption\nproduct_0001.png,Das ist ein Kleid.\n", encoding="utf-8")
+    import_captions(library, written, ImportOptions(language="de"))
+
+    import_captions(library, table, ImportOptions(language="de"))  # wrong language
+    report = import_captions(library, table, ImportOptions(language="en"))
+
+    assert (report.imported, report.relabelled, report.duplicates) == (0, 2, 0)
+    assert "2 captions imported earlier under another language were moved" in (
+        "\n".join(report.summary_lines())
+    )
+    assert {(t, lang) for _, t, lang in caption_rows(library)} == {
+        ("red silk dress for summer knee length", "en"),
+        ("blue denim jeans for men straight leg", "en"),
+        ("Das ist ein Kleid.", "de"),
+    }
+    again = import_captions(library, table, ImportOptions(language="en"))
+    assert (again.imported, again.relabelled, again.duplicates) == (0, 0, 2)
+    assert count_captions(library) == 3
+
+
 def test_missing_columns_are_named(library: Library, tmp_path: Path) -> None:
     table = tmp_path / "c.csv"
     table.write_text("file,text\na.png,rot\n", encoding="utf-8")

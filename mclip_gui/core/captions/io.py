@@ -4,9 +4,12 @@ Import matches each row to a library image by path, then by file name, then by f
 without extension (case-insensitive), so a URL such as `https://…/90758519_2.jpeg` finds the
 library image `…/90758519_2.jpeg`. Captions that break the rules are imported and flagged
 (Caption.rule_flags), never dropped; a caption already stored for the same image, language and
-text is not stored twice, so importing a file again changes nothing. Rows whose image is not in
-the library are counted and named in the report. Bytes that are not valid UTF-8 are read as
-Windows-1252 (the real Toloka file has such stray bytes) and the lines are counted.
+text is not stored twice, so importing a file again changes nothing. Importing a file again
+with another language (the first import named the wrong one) moves the captions that file had
+imported to the new language, keeping their verdicts, instead of storing them twice. Rows whose
+image is not in the library are counted and named in the report. Bytes that are not valid
+UTF-8 are read as Windows-1252 (the real Toloka file has such stray bytes) and the lines are
+counted.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlparse
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from mclip_gui.core.captions.rules import LANGUAGES, check_caption
 from mclip_gui.core.captions.split import TRAIN, ensure_splits
@@ -77,6 +80,7 @@ class ImportReport:
     rows: int = 0
     imported: int = 0
     duplicates: int = 0
+    relabelled: int = 0  # imported earlier under another language, now moved to this one
     empty_cells: int = 0
     unmatched_rows: int = 0
     unmatched_names: list[str] = field(default_factory=list)
@@ -93,6 +97,11 @@ class ImportReport:
             f"{self.file} ({self.format}): {self.rows} rows, {self.imported} captions imported, "
             f"{self.duplicates} already present, {self.empty_cells} empty cells skipped",
         ]
+        if self.relabelled:
+            lines.append(
+                f"{self.relabelled} captions imported earlier under another language were "
+                "moved to this file's language"
+            )
         if self.unmatched_rows:
             shown = ", ".join(self.unmatched_names[:max_names])
             more = len(self.unmatched_names) - max_names
@@ -301,11 +310,14 @@ def import_captions(
     text, undecodable = read_text(path)
     fmt = detect_format(path, text, options.format)
     report = ImportReport(file=path.name, format=fmt, undecodable_lines=undecodable)
-    records = _collect(library, path, text, fmt, options, report, progress, cancel)
+    records, relabels = _collect(library, path, text, fmt, options, report, progress, cancel)
     with library.store.session() as s:
         for start in range(0, len(records), 2000):
             s.execute(insert(Caption), records[start : start + 2000])
+        if relabels:
+            s.execute(update(Caption), relabels)
     report.imported = len(records)
+    report.relabelled = len(relabels)
     log.info("imported %s captions from %s (%s)", report.imported, path, fmt)
     return report
 
@@ -319,9 +331,11 @@ def _collect(
     report: ImportReport,
     progress: ProgressCallback,
     cancel: CancelToken | None,
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """New caption rows to insert, and language changes of earlier imported captions."""
     images = _ImageIndex(library)
-    seen = _existing_captions(library)
+    seen, imported_before = _existing_captions(library, _source(path))
+    relabels: list[dict[str, Any]] = []
     unmatched: set[str] = set()
     ambiguous: set[str] = set()
     unmatched_rows: set[int] = set()
@@ -352,18 +366,40 @@ def _collect(
             report.duplicates += 1
             continue
         seen.add(key)
+        earlier = imported_before.pop((image_id, caption), None)
+        if earlier is not None:
+            caption_id, old_language = earlier
+            seen.discard((image_id, old_language, caption))
+            relabels.append(
+                {"id": caption_id, "language": row.language, "rule_flags": _flags_json(flags)}
+            )
+            continue
         records.append(_record(image_id, caption, row.language, flags, path, options, now))
     report.unmatched_rows = len(unmatched_rows)
     report.unmatched_names = sorted(unmatched)
     report.ambiguous_names = sorted(ambiguous)
     eta.report(eta.total, "storing captions", force=True)
-    return records
+    return records, relabels
 
 
-def _existing_captions(library: Library) -> set[tuple[int, str, str]]:
+def _existing_captions(
+    library: Library, source: str
+) -> tuple[set[tuple[int, str, str]], dict[tuple[int, str], tuple[int, str]]]:
+    """(image, language, text) of every stored caption; and, for captions imported from a file
+    of this name whose text is stored for their image once, (image, text) -> (caption id,
+    language): the ones importing that file under another language moves, not duplicates."""
     with library.store.session() as s:
-        rows = s.execute(select(Caption.image_id, Caption.language, Caption.text))
-        return {(int(i), str(lang), str(t)) for i, lang, t in rows}
+        rows = s.execute(
+            select(Caption.id, Caption.image_id, Caption.language, Caption.text, Caption.source)
+        ).all()
+    seen = {(int(i), str(lang), str(t)) for _, i, lang, t, _ in rows}
+    languages = Counter((int(i), str(t)) for _, i, _, t, _ in rows)
+    movable = {
+        (int(i), str(t)): (int(cid), str(lang))
+        for cid, i, lang, t, from_file in rows
+        if source == from_file and languages[(int(i), str(t))] == 1
+    }
+    return seen, movable
 
 
 def _count_rules(report: ImportReport, language: str, flags: list[str]) -> None:
@@ -372,6 +408,14 @@ def _count_rules(report: ImportReport, language: str, flags: list[str]) -> None:
         report.clean[language] += 1
     for rule in flags:
         report.flagged[language][rule] += 1
+
+
+def _source(path: Path) -> str:
+    return f"imported:{path.name}"[:200]
+
+
+def _flags_json(flags: list[str]) -> str | None:
+    return json.dumps(flags) if flags else None
 
 
 def _record(
@@ -388,9 +432,9 @@ def _record(
         "text": text,
         "language": language,
         "author_id": None,
-        "source": f"imported:{path.name}"[:200],
+        "source": _source(path),
         "state": "accepted" if options.accepted else "pending",
-        "rule_flags": json.dumps(flags) if flags else None,
+        "rule_flags": _flags_json(flags),
         "created_at": now,
         "decided_at": now if options.accepted else None,
     }
