@@ -255,6 +255,19 @@ def test_padding_is_trimmed_for_a_hugging_face_text_tower(library: Library, tmp_
     assert float(fast[0] @ exact[0]) > 0.99
 
 
+def test_over_long_query_is_told_once_without_a_transformers_warning(
+    library: Library, tmp_path: Path, capfd: pytest.CaptureFixture[str], caplog
+) -> None:
+    xlmr = load_model(str(tiny_xlmr_config(tmp_path)), "cpu")
+    service = SearchService(library, xlmr)
+    capfd.readouterr()
+
+    result = service.search_text("langes Kleid mit Knöpfen " * 200, top_k=3)
+
+    assert result.truncated and result.tokens > 512
+    assert "Token indices sequence length" not in capfd.readouterr().err + caplog.text
+
+
 def test_cli_index_then_search_prints_json(
     data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -154,7 +154,9 @@ class TokenizerInfo:
     def count(self, text: str) -> int:
         """Tokens the model sees for `text`, special tokens and prefix included."""
         if self.is_hf:
-            return len(self.tokenizer.tokenizer(self.prefix + text)["input_ids"])
+            # verbose=False: no transformers warning for long texts; the caller reports it.
+            encoded = self.tokenizer.tokenizer(self.prefix + text, verbose=False)
+            return len(encoded["input_ids"])
         return len(self.tokenizer.encode(self.prefix + text)) + 2
 
     def is_truncated(self, text: str) -> bool:
