@@ -78,6 +78,21 @@ def test_import_human_summary(
     assert len(lines) == 2
 
 
+def test_many_duplicates_are_summed_up(
+    data_dir: Path, folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for i in range(12):
+        (folder / f"copy {i:02d}.jpg").write_bytes((folder / "a.jpg").read_bytes())
+
+    code, out, _ = run(capsys, "--data-dir", str(data_dir), "import", str(folder))
+
+    lines = out.splitlines()
+    assert code == 0
+    assert sum(line.startswith("duplicate ") for line in lines) == 10
+    assert lines[10] == "… and 3 more duplicates (--json lists them all)"
+    assert "13 duplicates" in lines[11]
+
+
 def test_reimport_after_deleting_a_file(
     data_dir: Path, folder: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

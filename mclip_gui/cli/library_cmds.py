@@ -74,12 +74,21 @@ def cmd_import(args: argparse.Namespace, library: Library) -> int:
     return 0
 
 
+SHOWN_DUPLICATES = 10
+
+
 def print_import_report(report: ImportReport) -> None:
-    """The human summary: skipped files on stderr, then duplicates and the counts on stdout."""
+    """The human summary: skipped files on stderr, then duplicates and the counts on stdout.
+
+    Every skipped file is named; of the duplicates (harmless copies) only the first few.
+    """
     for problem in [*report.skipped, *report.problems]:
         print(f"skipping {problem.path}: {problem.reason}", file=sys.stderr)
-    for copy, original in report.duplicate_pairs:
+    for copy, original in report.duplicate_pairs[:SHOWN_DUPLICATES]:
         print(f"duplicate {copy}: same bytes as {original}")
+    hidden = len(report.duplicate_pairs) - SHOWN_DUPLICATES
+    if hidden > 0:
+        print(f"… and {hidden} more duplicates (--json lists them all)")
     print(
         f"{report.folder}: {report.imported} imported, {report.unchanged} unchanged, "
         f"{report.moved} moved, {report.duplicates} duplicates, {report.unreadable} unreadable, "
