@@ -27,7 +27,7 @@ def test_finetune_versions_evaluate_and_learning_curve(
 
     assert main([*cli, "finetune", *TRAIN, "--device", "cpu", "--in-process"]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0].startswith("zero-shot: mRR ")
+    assert any(line.startswith("zero-shot: mRR ") for line in out.splitlines())
     assert "epoch 1: mRR " in out
     assert "search now uses version:ft-" in out
 
@@ -81,3 +81,22 @@ def test_bad_sizes_and_missing_version_are_clear_errors(
     assert "mclip: error: there is no checkpoint to resume from (any run)" in (
         capsys.readouterr().err
     )
+
+
+def test_finetune_without_a_terminal_prints_progress_between_epochs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from mclip_gui.cli.train_cmds import EventPrinter
+
+    printer = EventPrinter(every_s=0, terminal=False)
+    step = {"kind": "step", "epoch": 2, "epochs": 5, "step": 40, "steps": 300, "loss": 3.1234}
+    printer({**step, "samples_per_s": 14.25, "eta_s": 720.0})
+    printer({"kind": "status", "message": "embedding held-out images"})
+    printer({"kind": "eval", "epoch": 2, "metrics": {"mRR": 0.25}, "loss": 2.5})
+    EventPrinter(every_s=0, terminal=True)({**step, "samples_per_s": 1.0, "eta_s": None})
+
+    assert capsys.readouterr().out.splitlines() == [
+        "epoch 2/5, step 40/300, loss 3.1234, 14.2 samples/s, about 12 min left",
+        "embedding held-out images",
+        "epoch 2: mRR 0.2500 (train loss 2.5000)",
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -102,11 +103,37 @@ def train_settings(args: argparse.Namespace) -> TrainSettings:
     return TrainSettings().updated(**{k: v for k, v in changes.items() if v is not None})
 
 
-def _print_event(event: dict[str, Any]) -> None:
-    if event["kind"] == "eval":
-        label = "zero-shot" if event["epoch"] == 0 else f"epoch {event['epoch']}"
-        metrics = ", ".join(f"{k} {v:.4f}" for k, v in event["metrics"].items())
-        print(f"{label}: {metrics}", flush=True)
+class EventPrinter:
+    """Prints each evaluation; without a terminal (no progress bar: a log file, a pipe) also a
+    progress line every `every_s` seconds, so a long run is never silent between epochs."""
+
+    def __init__(self, every_s: float = 30.0, terminal: bool | None = None):
+        self.every_s = every_s
+        self.terminal = sys.stderr.isatty() if terminal is None else terminal
+        self.last = time.monotonic()
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        if event["kind"] == "eval":
+            label = "zero-shot" if event["epoch"] == 0 else f"epoch {event['epoch']}"
+            metrics = ", ".join(f"{k} {v:.4f}" for k, v in event["metrics"].items())
+            loss = "" if event.get("loss") is None else f" (train loss {event['loss']:.4f})"
+            print(f"{label}: {metrics}{loss}", flush=True)
+            self.last = time.monotonic()
+        elif not self.terminal and time.monotonic() - self.last >= self.every_s:
+            if event["kind"] == "step":
+                eta = event.get("eta_s")
+                left = f", about {eta / 60:.0f} min left" if eta else ""
+                print(
+                    f"epoch {event['epoch']}/{event['epochs']}, step {event['step']}/"
+                    f"{event['steps']}, loss {event['loss']:.4f}, "
+                    f"{event['samples_per_s']:.1f} samples/s{left}",
+                    flush=True,
+                )
+            elif event["kind"] == "status":
+                print(event["message"], flush=True)
+            else:
+                return
+            self.last = time.monotonic()
 
 
 def cmd_finetune(args: argparse.Namespace, library: Library) -> int:
@@ -120,7 +147,7 @@ def cmd_finetune(args: argparse.Namespace, library: Library) -> int:
             args.model,
             settings,
             progress,
-            on_event=_print_event,
+            on_event=EventPrinter(),
             resume=resume,
             resume_run=None if args.resume in (None, -1) else args.resume,
             in_process=args.in_process,
