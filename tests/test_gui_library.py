@@ -90,6 +90,24 @@ def test_grid_shows_every_image_with_thumbnails(qtbot, library, tmp_path: Path) 
     assert win.counts_label.text() == "30 images"
 
 
+def test_grid_columns_fill_the_width(qtbot, library, tmp_path: Path) -> None:
+    add_images(library, write_photos(tmp_path / "photos", 30))
+    win = MainWindow(library)
+    qtbot.addWidget(win)
+    win.show()
+    win.show_page("library_page")
+    grid = page_of(win).grid
+    wait_for_rows(qtbot, page_of(win), 30)
+
+    for width in (500, 731, 1000):
+        grid.resize(width, 400)
+        usable = width - 2 * grid.frameWidth() - grid.verticalScrollBar().sizeHint().width()
+        columns = usable // grid.base_cell.width()
+        assert grid.gridSize().width() == usable // columns
+        assert 0 <= usable - columns * grid.gridSize().width() < columns
+        assert grid.gridSize().height() == grid.base_cell.height()
+
+
 def test_selecting_an_image_shows_its_facts_and_preview(qtbot, library, tmp_path: Path) -> None:
     paths = write_photos(tmp_path / "photos", 3)
     add_images(library, paths)

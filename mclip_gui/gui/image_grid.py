@@ -32,7 +32,7 @@ from PySide6.QtCore import (
     QThreadPool,
     Signal,
 )
-from PySide6.QtGui import QColor, QImage, QKeyEvent, QPainter, QPixmap
+from PySide6.QtGui import QColor, QImage, QKeyEvent, QPainter, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
 
 from mclip_gui.core.browse import ImageItem
@@ -284,7 +284,8 @@ class ImageGrid(QListView):
         # Uniform sizes let the view lay out 50,000 cells without asking each for its size.
         self.setUniformItemSizes(True)
         self.setIconSize(QSize(icon_size, icon_size))
-        self.setGridSize(QSize(icon_size + 16, icon_size + 28))
+        self.base_cell = QSize(icon_size + 16, icon_size + 28)
+        self.setGridSize(self.base_cell)
         self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.setWordWrap(False)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -327,6 +328,23 @@ class ImageGrid(QListView):
     def shutdown(self) -> None:
         """Wait for thumbnail workers; call when the window closes."""
         self.grid_model.loader.shutdown()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Widen the cells so whole columns fill the width (no ragged gap on the right).
+
+        The width is taken as if the vertical scroll bar were shown, so that the bar coming
+        or going cannot change the column count back and forth.
+        """
+        bar = self.verticalScrollBar().sizeHint().width()
+        width = self.width() - 2 * self.frameWidth() - bar
+        columns = max(1, width // self.base_cell.width())
+        cell = QSize(max(self.base_cell.width(), width // columns), self.base_cell.height())
+        if cell != self.gridSize():
+            self.setGridSize(cell)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         # Qt only activates on Enter on some platforms; make it the same everywhere.
