@@ -5,7 +5,11 @@ embeddings of a photo collection (many products of few kinds); `--data uniform` 
 structureless worst case. The baseline, measured in the same run, is exact numpy search.
 
     python bench/bench_hnsw.py --n 100000
-    python bench/bench_hnsw.py --n 1000000 --queries 200   # long: build once, in the background
+    python bench/bench_hnsw.py --n 1000000 --index-dir /tmp/hnsw-1m   # builds ~30 min, keeps it
+    python bench/bench_hnsw.py --n 1000000 --index-dir /tmp/hnsw-1m --ef 32 48 64  # reuses it
+
+The vectors are generated from fixed seeds, so a kept index matches the vectors of a later run
+with the same --n, --dim and --data.
 """
 
 from __future__ import annotations
@@ -62,6 +66,9 @@ def main() -> None:
     parser.add_argument("--data", choices=("clustered", "uniform"), default="clustered")
     parser.add_argument("--threads", type=int, default=2, help="threads for building")
     parser.add_argument("--ef", type=int, nargs="*", default=[64, 128, 256])
+    parser.add_argument(
+        "--index-dir", type=Path, help="keep the built index here; reuse it when already there"
+    )
     args = parser.parse_args()
 
     defaults = Settings()
@@ -84,21 +91,12 @@ def main() -> None:
     truth, exact_ms = timed_ms(lambda q: exact_search(vectors, ids, q, args.k), queries)
     print(f"exact numpy search: {exact_ms:.2f} ms/query (baseline)")
 
-    started = time.perf_counter()
-    index = HnswIndex(args.dim, "bench", params, capacity=args.n)
-    for start in range(0, args.n, 100_000):
-        stop = min(args.n, start + 100_000)
-        index.index.add_items(vectors[start:stop], ids[start:stop], num_threads=args.threads)
-        index.live.update(range(start, stop))
-        elapsed = time.perf_counter() - started
-        print(f"  built {stop:,} in {elapsed:.0f} s", flush=True)
-    build_s = time.perf_counter() - started
-    print(f"build: {build_s:.1f} s ({args.n / build_s:,.0f} vectors/s, {args.threads} threads)")
-    with tempfile.TemporaryDirectory() as folder:
-        index.save(Path(folder))
-        size = (Path(folder) / "index.hnsw").stat().st_size
-    print(f"index file: {size / 2**20:,.0f} MiB")
-
+    tag = f"bench-{args.n}-{args.dim}-{args.data}"
+    if args.index_dir and (args.index_dir / "index.hnsw").exists():
+        index = HnswIndex.load(args.index_dir, tag, args.dim, params)
+        print(f"index loaded from {args.index_dir} (built by an earlier run)")
+    else:
+        index = build(args, params, vectors, ids, tag)
     index.index.set_num_threads(1)
     for ef in args.ef:
         index.params = IndexParams(params.m, params.ef_construction, ef)
@@ -109,6 +107,29 @@ def main() -> None:
             f"{exact_ms / ms:.0f}x faster than exact"
             + ("  <- default" if ef == defaults.hnsw_ef_search else "")
         )
+    print(f"load average {os.getloadavg()[0]:.1f} after the queries")
+
+
+def build(
+    args: argparse.Namespace, params: IndexParams, vectors: np.ndarray, ids: np.ndarray, tag: str
+) -> HnswIndex:
+    started = time.perf_counter()
+    index = HnswIndex(args.dim, tag, params, capacity=args.n)
+    for start in range(0, args.n, 100_000):
+        stop = min(args.n, start + 100_000)
+        index.index.add_items(vectors[start:stop], ids[start:stop], num_threads=args.threads)
+        index.live.update(range(start, stop))
+        elapsed = time.perf_counter() - started
+        print(f"  built {stop:,} in {elapsed:.0f} s", flush=True)
+    build_s = time.perf_counter() - started
+    print(f"build: {build_s:.1f} s ({args.n / build_s:,.0f} vectors/s, {args.threads} threads)")
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = args.index_dir or Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        index.save(folder)
+        size = (folder / "index.hnsw").stat().st_size
+    print(f"index file: {size / 2**20:,.0f} MiB")
+    return index
 
 
 if __name__ == "__main__":
