@@ -207,21 +207,6 @@ def test_uncaught_error_in_a_job_shows_the_error_dialog(qtbot, window: MainWindo
     qtbot.waitUntil(lambda: "RuntimeError: disk on fire" in window.errors.shown, timeout=TIMEOUT_MS)
 
 
-def test_jobs_run_in_threads_python_created(qtbot, window: MainWindow) -> None:
-    # torch breaks when imported in a thread Python did not create (Qt's pool threads).
-    def where(_progress: object, _cancel: object) -> threading.Thread:
-        return threading.current_thread()
-
-    job = window.runner.start("Which thread", where)
-    with qtbot.waitSignal(job.succeeded, timeout=TIMEOUT_MS) as result:
-        pass
-
-    [thread] = result.args
-    assert thread is not threading.main_thread()
-    assert not isinstance(thread, threading._DummyThread)
-    assert thread.name == "job Which thread"
-
-
 def test_problems_dialog_lists_and_copies_path_and_reason(qtbot) -> None:
     dialog = ProblemsDialog([Problem("/photos/truncated.jpg", "cannot decode: truncated")])
     qtbot.addWidget(dialog)

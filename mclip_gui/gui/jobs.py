@@ -2,18 +2,11 @@
 
 A core job is a callable `fn(progress, cancel) -> result`. `JobRunner.start` runs it on Qt's
 global thread pool; signals are delivered on the main thread, so slots may touch widgets.
-
-The job's Python code runs in a thread Python created, which the pool's thread starts and
-waits for: torch is not safe to import or run in a thread Python did not create (Qt's pool
-threads). Importing torch there failed about one start in three with errors such as
-"operator prims::empty does not exist" (pytorch/pytorch#150548 describes the same kind of
-failure from foreign threads).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -56,11 +49,6 @@ class _Runnable(QRunnable):
         self.setAutoDelete(True)
 
     def run(self) -> None:
-        worker = threading.Thread(target=self._run_job, name=f"job {self.job.name}", daemon=True)
-        worker.start()
-        worker.join()
-
-    def _run_job(self) -> None:
         job = self.job
 
         def progress(p: Progress) -> None:
