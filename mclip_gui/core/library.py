@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from filelock import FileLock
 from sqlalchemy.exc import SQLAlchemyError
 
 from mclip_gui.core.errors import ConfigError
@@ -33,11 +34,18 @@ class Library:
         self.settings = Settings.load(self.layout.settings_file)
         url = database_url or self.settings.database_url or f"sqlite:///{self.layout.database}"
         try:
-            self.store = Store(url)
+            # Two programs opening a new data folder at once must not both create the tables.
+            with self.lock("migrate"):
+                self.store = Store(url)
         except SQLAlchemyError as e:
             raise ConfigError(
                 f"cannot open the database {url}: {getattr(e, 'orig', e)} (is the data folder "
                 "writable?)"
+            ) from e
+        except OSError as e:  # the lock file cannot be made: a read-only data folder
+            raise ConfigError(
+                f"cannot use the data folder {self.layout.root}: {e.strerror or e}; "
+                "choose another with --data-dir"
             ) from e
         log.info(
             "opened library data folder %s (database %s)",
@@ -48,6 +56,16 @@ class Library:
     @property
     def data_dir(self) -> Path:
         return self.layout.root
+
+    def lock(self, name: str, timeout_s: float = 600) -> FileLock:
+        """A lock shared by every program using this data folder (a file in `locks/`).
+
+        For work whose check and write must not interleave with the same work elsewhere, such
+        as creating the schema or importing captions (two imports would both find a caption
+        missing and both store it).
+        """
+        self.layout.locks.mkdir(exist_ok=True)
+        return FileLock(self.layout.locks / f"{name}.lock", timeout=timeout_s)
 
     def save_settings(self) -> None:
         self.settings.save(self.layout.settings_file)

@@ -53,6 +53,10 @@ class DataLayout:
     def runs(self) -> Path:
         return self.root / "runs"
 
+    @property
+    def locks(self) -> Path:
+        return self.root / "locks"
+
     def ensure(self) -> None:
         for folder in (self.root, self.thumbnails, self.embeddings, self.model_versions, self.runs):
             folder.mkdir(parents=True, exist_ok=True)

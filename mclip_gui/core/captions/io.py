@@ -310,12 +310,14 @@ def import_captions(
     text, undecodable = read_text(path)
     fmt = detect_format(path, text, options.format)
     report = ImportReport(file=path.name, format=fmt, undecodable_lines=undecodable)
-    records, relabels = _collect(library, path, text, fmt, options, report, progress, cancel)
-    with library.store.session() as s:
-        for start in range(0, len(records), 2000):
-            s.execute(insert(Caption), records[start : start + 2000])
-        if relabels:
-            s.execute(update(Caption), relabels)
+    # One import at a time per data folder: each checks what is stored before it writes.
+    with library.lock("caption-import"):
+        records, relabels = _collect(library, path, text, fmt, options, report, progress, cancel)
+        with library.store.session() as s:
+            for start in range(0, len(records), 2000):
+                s.execute(insert(Caption), records[start : start + 2000])
+            if relabels:
+                s.execute(update(Caption), relabels)
     report.imported = len(records)
     report.relabelled = len(relabels)
     log.info("imported %s captions from %s (%s)", report.imported, path, fmt)
