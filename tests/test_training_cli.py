@@ -100,3 +100,21 @@ def test_finetune_without_a_terminal_prints_progress_between_epochs(
         "embedding held-out images",
         "epoch 2: mRR 0.2500 (train loss 2.5000)",
     ]
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("--max-captions=0", "argument --max-captions: 0 is below 1"),
+        ("--batch-size=0", "argument --batch-size: 0 is below 1"),
+        ("--batch-size=x", "argument --batch-size: 'x' is not a whole number"),
+    ],
+)
+def test_zero_sizes_are_refused_not_taken_as_automatic(
+    option: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--data-dir", str(tmp_path / "data"), "finetune", option])
+
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err

@@ -78,14 +78,31 @@ def register(commands: Any) -> None:
     activate.set_defaults(func=cmd_versions_activate)
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (0 would silently mean "automatic")."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"{value} is below 1 (leave the option out for the default)"
+        )
+    return value
+
+
 def add_train_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, help="epochs (default 5)")
     parser.add_argument("--lr", type=float, help="peak learning rate (default 1e-6)")
-    parser.add_argument("--batch-size", type=int, help="captions per step (default: automatic)")
+    parser.add_argument(
+        "--batch-size", type=positive_int, help="captions per step (default: automatic)"
+    )
     parser.add_argument("--mode", choices=MODES, help="which towers learn (default auto)")
     parser.add_argument("--patience", type=int, help="early-stopping patience in epochs")
     parser.add_argument("--device", help="cpu, cuda, mps or auto")
-    parser.add_argument("--max-captions", type=int, help="train on at most this many captions")
+    parser.add_argument(
+        "--max-captions", type=positive_int, help="train on at most this many captions"
+    )
     parser.add_argument("--seed", type=int, help="seed of data order and subsets")
 
 
