@@ -14,7 +14,7 @@ from typing import Any
 import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
-from mclip_gui.core.errors import JobCancelled
+from mclip_gui.core.errors import JobCancelled, MclipError
 from mclip_gui.core.jobs import CancelToken, Progress
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,11 @@ class _Runnable(QRunnable):
             log.info("job %s cancelled", job.name)
             self._emit(job.cancelled)
         except Exception as e:  # every failure of a job is reported, none is lost
-            log.exception("job %s failed", job.name)
+            if isinstance(e, MclipError):  # an expected failure: its message is enough
+                log.warning("job %s failed: %s", job.name, e)
+                log.debug("job %s failed", job.name, exc_info=True)
+            else:
+                log.exception("job %s failed", job.name)
             self._emit(job.failed, e, traceback.format_exc())
         else:
             self._emit(job.succeeded, result)

@@ -224,6 +224,13 @@ def _run_child(
                 final = message
             else:
                 _relay(message, progress, on_event)
+    except KeyboardInterrupt:
+        # Ctrl+C in a terminal: the child ignores it (see child_main) and stops at the next
+        # step with a checkpoint, like Cancel; the run stays resumable.
+        stop.set()
+        progress(Progress(0, 0, "interrupted: saving a checkpoint"))
+        process.join(timeout=CANCEL_GRACE_S)
+        raise
     finally:
         process.join(timeout=CANCEL_GRACE_S)
         if process.is_alive():
@@ -272,7 +279,11 @@ def _finish(
     if final["kind"] == "cancelled":
         raise JobCancelled("training cancelled; the previous model stays active")
     if final["kind"] == "error":
-        log.error("training run %s failed: %s\n%s", run_id, final["message"], final["details"])
+        if final.get("expected"):  # bad settings or data: the message says it all
+            log.info("training run %s failed: %s", run_id, final["message"])
+            log.debug("%s", final["details"])
+        else:
+            log.error("training run %s failed: %s\n%s", run_id, final["message"], final["details"])
         raise TrainingError(final["message"])
     return FinetuneResult(**final["result"])
 
@@ -289,6 +300,9 @@ def _describe_exit(exitcode: int | None) -> str:
 # -- child side -------------------------------------------------------------------------------
 def child_main(request: dict[str, Any], messages: Any, stop: Any) -> None:
     """Entry point of the training process: run, then send exactly one final message."""
+    # Ctrl+C in a terminal reaches the whole process group; the parent decides (it asks this
+    # process to stop through `stop`), so no KeyboardInterrupt traceback comes from here.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     run_dir = Path(request["run_dir"])
     run_dir.mkdir(parents=True, exist_ok=True)
     _log_to(run_dir / "train.log")
@@ -305,7 +319,8 @@ def child_main(request: dict[str, Any], messages: Any, stop: Any) -> None:
         messages.put({"kind": "cancelled"})
     except MclipError as e:
         set_run_state(library, run_id, "failed", str(e))
-        messages.put({"kind": "error", "message": str(e), "details": traceback.format_exc()})
+        details = traceback.format_exc()
+        messages.put({"kind": "error", "message": str(e), "details": details, "expected": True})
     except Exception as e:  # any crash of the loop reaches the user as one message
         log.exception("training failed")
         text = f"training failed: {type(e).__name__}: {e}"
