@@ -307,8 +307,10 @@ def test_cli_search_before_indexing_says_what_to_do(
 
     assert code == 1
     # The last line: open_clip itself warns on stderr that the model is randomly initialised.
+    # The model is not the active one, so the advice names it: plain `mclip index` would not help.
     assert capsys.readouterr().err.splitlines()[-1] == (
-        f"mclip search: no images are indexed for model {config}; run 'mclip index' first"
+        f"mclip search: no images are indexed for model {config}; "
+        f"run 'mclip index --model {config}' first"
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -79,15 +80,23 @@ def cmd_search(args: argparse.Namespace, library: Library) -> int:
         return 2
     model = load(args, library)
     service = SearchService(library, model, warm_up=False)
+    index_command = "mclip index"
+    name = library.settings.model
+    if args.model and args.model != library.settings.model:
+        name = args.model
+        index_command += f" --model {shlex.quote(args.model)}"
     if service.indexed_count == 0:
         print(
-            f"mclip search: no images are indexed for model {model.spec}; run 'mclip index' first",
+            f"mclip search: no images are indexed for model {name}; run '{index_command}' first",
             file=sys.stderr,
         )
         return 1
     missing = service.missing_count()
     if missing:
-        print(f"note: {missing} images have no embedding yet (run 'mclip index')", file=sys.stderr)
+        print(
+            f"note: {missing} images have no embedding yet (run '{index_command}')",
+            file=sys.stderr,
+        )
     result: SearchResult
     exact = True if args.exact else None
     if args.query is not None:
