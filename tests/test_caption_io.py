@@ -158,15 +158,34 @@ def test_importing_a_file_again_in_another_language_moves_its_captions(
     assert count_captions(library) == 3
 
 
+def test_rows_in_another_language_are_skipped_and_named(library: Library, tmp_path: Path) -> None:
+    make_images(library, tmp_path / "p", 2)
+    table = tmp_path / "c.csv"
+    table.write_text(
+        "image,caption,language\n"
+        "product_0000.png,robe rouge en soie pour l'été,fr\n"
+        "product_0001.png,red silk dress for summer knee length,en\n",
+        encoding="utf-8",
+    )
+
+    report = import_captions(library, table)
+
+    assert report.imported == 1
+    assert report.bad_rows == ["line 2: language 'fr' is not one of de, en"]
+    assert {(t, lang) for _, t, lang in caption_rows(library)} == {
+        ("red silk dress for summer knee length", "en")
+    }
+
+
 def test_missing_columns_are_named(library: Library, tmp_path: Path) -> None:
     table = tmp_path / "c.csv"
-    table.write_text("file,text\na.png,rot\n", encoding="utf-8")
+    table.write_text("file,query\na.png,rot\n", encoding="utf-8")
 
     with pytest.raises(CaptionError) as caught:
         import_captions(library, table)
 
     assert str(caught.value) == (
-        "The file has no column image, caption (columns: file, text); "
+        "The file has no column image, caption (columns: file, query); "
         "name the right ones with --image-column, --text-column and --language-column."
     )
 
@@ -221,8 +240,9 @@ def captioned(library: Library, tmp_path: Path) -> Library:
 @pytest.mark.parametrize(
     ("fmt", "suffix", "options"),
     [
-        ("csv", ".csv", ImportOptions(text_column="text", language_column="language")),
-        ("jsonl", ".jsonl", ImportOptions(text_column="text", language_column="language")),
+        # The app's own exports read back without naming columns: `text` and `language`.
+        ("csv", ".csv", ImportOptions()),
+        ("jsonl", ".jsonl", ImportOptions()),
         ("toloka", ".tsv", ImportOptions()),
     ],
 )

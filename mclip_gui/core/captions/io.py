@@ -21,7 +21,7 @@ import json
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import zip_longest
 from pathlib import Path, PurePosixPath
@@ -197,7 +197,7 @@ def _table(text: str, delimiter: str) -> Iterator[tuple[int, dict[str, str]]]:
         yield number, {k.strip(): (v or "") for k, v in row.items() if k is not None}
 
 
-def _column(row: dict[str, str], wanted: str) -> str | None:
+def _column(row: dict[str, Any], wanted: str) -> Any:
     if wanted in row:
         return row[wanted]
     folded = {k.casefold(): v for k, v in row.items()}
@@ -209,19 +209,34 @@ def _rows(text: str, fmt: str, options: ImportOptions, report: ImportReport) -> 
         yield from _jsonl_rows(text, options, report)
         return
     delimiter = "," if fmt == "csv" else "\t"
-    columns = TOLOKA_COLUMNS[1:] if fmt == "toloka" else (options.text_column,)
-    image_column = "image" if fmt == "toloka" else options.image_column
     first = True
     for number, row in _table(text, delimiter):
         if first:
+            if fmt != "toloka":
+                options = _own_export_columns(options, row)
+            columns = TOLOKA_COLUMNS[1:] if fmt == "toloka" else (options.text_column,)
+            image_column = "image" if fmt == "toloka" else options.image_column
             extra = (options.language_column,) if options.language_column else ()
             _require_columns(row, (image_column, *columns, *extra))
             first = False
         report.rows += 1
         image = _column(row, image_column) or ""
         for column in columns:
-            language = TOLOKA_LANGUAGES.get(column) or _row_language(row, options, number)
-            yield _Row(number, image.strip(), _column(row, column) or "", language)
+            language = TOLOKA_LANGUAGES.get(column) or _row_language(row, options, number, report)
+            if language is not None:
+                yield _Row(number, image.strip(), _column(row, column) or "", language)
+
+
+def _own_export_columns(options: ImportOptions, columns: dict[str, Any]) -> ImportOptions:
+    """Read this app's own exports without options: their caption column is `text`, and a
+    `language` column, when a file has one, gives each row's language."""
+    have = {str(c).casefold() for c in columns}
+    changes: dict[str, Any] = {}
+    if options.text_column == "caption" and "caption" not in have and "text" in have:
+        changes["text_column"] = "text"
+    if options.language_column is None and "language" in have:
+        changes["language_column"] = "language"
+    return replace(options, **changes) if changes else options
 
 
 def _require_columns(row: dict[str, str], needed: tuple[str, ...]) -> None:
@@ -234,14 +249,25 @@ def _require_columns(row: dict[str, str], needed: tuple[str, ...]) -> None:
         )
 
 
-def _row_language(row: dict[str, str], options: ImportOptions, number: int) -> str:
+def _row_language(
+    row: dict[str, Any], options: ImportOptions, number: int, report: ImportReport
+) -> str | None:
+    """The row's caption language; None (and the row named as skipped) when it is neither."""
     if not options.language_column:
         return options.language
-    value = (_column(row, options.language_column) or "").strip().lower()
-    return value if value in LANGUAGES else options.language
+    value = str(_column(row, options.language_column) or "").strip().lower()
+    if not value:
+        return options.language
+    if value not in LANGUAGES:
+        report.bad_rows.append(
+            f"line {number}: language {value!r} is not one of {', '.join(LANGUAGES)}"
+        )
+        return None
+    return value
 
 
 def _jsonl_rows(text: str, options: ImportOptions, report: ImportReport) -> Iterator[_Row]:
+    first = True
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -253,12 +279,14 @@ def _jsonl_rows(text: str, options: ImportOptions, report: ImportReport) -> Iter
         except ValueError as e:
             report.bad_rows.append(f"line {number}: not a JSON object ({e})")
             continue
+        if first:
+            options = _own_export_columns(options, record)
+            first = False
         image = str(record.get(options.image_column) or "")
         caption = record.get(options.text_column)
-        language = options.language
-        if options.language_column and record.get(options.language_column) in LANGUAGES:
-            language = str(record[options.language_column])
-        yield _Row(number, image.strip(), "" if caption is None else str(caption), language)
+        language = _row_language(record, options, number, report)
+        if language is not None:
+            yield _Row(number, image.strip(), "" if caption is None else str(caption), language)
 
 
 # -- matching --------------------------------------------------------------------------------
