@@ -132,6 +132,11 @@ def test_image_locked_version_reuses_the_parents_image_embeddings(
 def test_cancelled_activation_keeps_the_previous_model(train_library: Library) -> None:
     settings = FAST.updated(activate=False, epochs=1, checkpoint_every_steps=0)
     result = finetune(train_library, settings=settings, in_process=True)
+    # A finished run cannot be resumed: its checkpoint (as large as two models) is gone.
+    run_dir = train_library.layout.runs / f"run-{result.run_id:04d}"
+    assert run_dir.is_dir()
+    assert not (run_dir / "checkpoint.pt").exists()
+    assert not list(run_dir.glob("cache-*.pt"))
     base = train_library.settings.model
     cancel = CancelToken()
     cancel.cancel()

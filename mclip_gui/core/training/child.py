@@ -369,6 +369,7 @@ def run_and_record(
     if not request.get("keep_version", True):
         shutil.rmtree(outcome.best_folder, ignore_errors=True)
         set_run_state(library, run_id, "finished")
+        _drop_resume_files(Path(request["run_dir"]))
         return fields
     version = create_version(
         library,
@@ -386,7 +387,17 @@ def run_and_record(
         if run is not None:
             run.state, run.finished_at = "finished", utcnow()
             run.model_version_id = _version_id(s, version.name)
+    _drop_resume_files(Path(request["run_dir"]))
     return {**fields, "version": version.name}
+
+
+def _drop_resume_files(run_dir: Path) -> None:
+    """A finished run cannot be resumed: its checkpoint (weights and optimizer state, as large
+    as two models) and the locked tower's cached embeddings go; train.log and state stay."""
+    from mclip_gui.core.training.loop import CHECKPOINT
+
+    for path in [run_dir / CHECKPOINT, *run_dir.glob("cache-*.pt")]:
+        path.unlink(missing_ok=True)
 
 
 def _version_id(session: Any, name: str) -> int | None:
