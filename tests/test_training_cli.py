@@ -118,3 +118,39 @@ def test_zero_sizes_are_refused_not_taken_as_automatic(
 
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_compared_models_appear_once_and_are_labelled_by_what_they_are(tmp_path: Path) -> None:
+    from mclip_gui.core.evaluation import comparison_columns
+    from mclip_gui.core.starter import register_starter
+    from mclip_gui.core.training.versions import create_version
+
+    library = Library(tmp_path / "data")
+    register_starter(library, tmp_path / "starter-folder", "starter")
+
+    def version(name: str, base: str) -> None:
+        (tmp_path / name).mkdir()
+        create_version(
+            library, name, tmp_path / name, base, mode="both", settings={}, data={}, metrics={}
+        )
+
+    version("ft1", "version:starter")
+    version("ft2", "version:ft1")
+
+    def columns(*specs: str) -> list[tuple[str, str]]:
+        return [(c.label, c.kind) for c in comparison_columns(library, specs)]
+
+    # Two models named: each fine-tuned one beside what it was trained from, nothing twice.
+    assert columns("version:starter", "version:ft2") == [
+        ("starter", "zero-shot"),
+        ("ft1", "fine-tuned"),
+        ("ft2", "fine-tuned"),
+    ]
+    # One model named: it and its newest fine-tuned version.
+    assert columns("version:starter") == [("starter", "zero-shot"), ("ft1", "fine-tuned")]
+    assert columns("ft1") == [
+        ("starter", "zero-shot"),
+        ("ft1", "fine-tuned"),
+        ("ft2", "fine-tuned"),
+    ]
+    library.close()

@@ -197,34 +197,47 @@ class Comparison:
 
 
 def comparison_columns(library: Library, specs: Sequence[str]) -> list[Column]:
-    """Columns for `specs`: each version next to its zero-shot base, each base next to its
-    newest version. No specs: the active model (with its base or newest version)."""
+    """Columns for `specs`: each fine-tuned version next to the model it was trained from.
+
+    One model named (or none: the active one) also brings its newest fine-tuned version, so
+    that `evaluate` alone compares before and after. A model appears once, however often it is
+    reached, labelled by what it is: a version trained here is "fine-tuned"; a base model, or
+    a registered model that was not trained here (the starter), is "zero-shot".
+    """
     from mclip_gui.core.training.versions import find_version, newest_version_of
 
-    specs = list(specs) or [library.settings.model]
+    named = list(specs) or [library.settings.model]
     columns: list[Column] = []
-    for spec in specs:
+
+    def add(spec: str) -> None:
+        column = _column(library, spec)
+        if all(c.spec != column.spec for c in columns):
+            columns.append(column)
+
+    for spec in named:
         version = find_version(library, spec.removeprefix("version:"))
         if spec.startswith("version:") and version is None:
             raise ModelError(f"no model version named {spec.removeprefix('version:')!r}")
-        if version is not None and not _loadable(version.base_model):
-            # A registered model that was not trained here (the starter): it is its own base.
-            pair = [Column(f"version:{version.name}", version.name, "zero-shot")]
-            newest = newest_version_of(library, f"version:{version.name}")
+        if version is not None and _loadable(version.base_model):
+            add(version.base_model)  # the "before" of this version
+        add(f"version:{version.name}" if version is not None else spec)
+        if len(named) == 1:
+            newest = newest_version_of(library, columns[-1].spec)
             if newest is not None:
-                pair.append(Column(f"version:{newest.name}", newest.name, "fine-tuned"))
-        elif version is not None:
-            pair = [
-                Column(version.base_model, short_label(version.base_model), "zero-shot"),
-                Column(f"version:{version.name}", version.name, "fine-tuned"),
-            ]
-        else:
-            pair = [Column(spec, short_label(spec), "zero-shot")]
-            newest = newest_version_of(library, spec)
-            if newest is not None:
-                pair.append(Column(f"version:{newest.name}", newest.name, "fine-tuned"))
-        columns += [c for c in pair if c not in columns]
+                add(f"version:{newest.name}")
     return columns
+
+
+def _column(library: Library, spec: str) -> Column:
+    from mclip_gui.core.training.versions import find_version
+
+    version = find_version(library, spec.removeprefix("version:"))
+    if version is None:
+        return Column(spec, short_label(spec), "zero-shot")
+    trained_here = _loadable(version.base_model)
+    return Column(
+        f"version:{version.name}", version.name, "fine-tuned" if trained_here else "zero-shot"
+    )
 
 
 def _loadable(spec: str) -> bool:
