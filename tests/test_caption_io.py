@@ -177,6 +177,16 @@ def test_rows_in_another_language_are_skipped_and_named(library: Library, tmp_pa
     }
 
 
+def test_an_image_given_as_caption_file_is_named_not_read(library: Library, tmp_path: Path) -> None:
+    picture = tmp_path / "photo.jpg"
+    from PIL import Image as PILImage
+
+    PILImage.new("RGB", (8, 8), (200, 10, 10)).save(picture)
+
+    with pytest.raises(CaptionError, match=r"photo\.jpg is not a text file"):
+        import_captions(library, picture)
+
+
 def test_missing_columns_are_named(library: Library, tmp_path: Path) -> None:
     table = tmp_path / "c.csv"
     table.write_text("file,query\na.png,rot\n", encoding="utf-8")

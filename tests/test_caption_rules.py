@@ -60,7 +60,7 @@ def test_messages_name_what_is_wrong() -> None:
         "Write words, not emoji or symbols (found 🧥 ❤️)."
     ]
     assert [v.message for v in check_caption("?!", "de", 6)] == [
-        "The caption has only punctuation, no words."
+        "The caption has no words, only punctuation or symbols."
     ]
 
 

@@ -162,6 +162,10 @@ def read_text(path: Path) -> tuple[str, int]:
         raise CaptionError(f"Cannot read {path}: {e.strerror or e}") from e
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
+    if b"\x00" in data[:8192]:  # text files have no NUL bytes; images and archives do
+        raise CaptionError(
+            f"{path.name} is not a text file; captions come as CSV, TSV, JSONL or a Toloka TSV"
+        )
     try:
         return data.decode("utf-8"), 0
     except UnicodeDecodeError:

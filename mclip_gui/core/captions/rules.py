@@ -73,7 +73,11 @@ def check_caption(text: str, language: str = "de", min_words: int = 6) -> list[R
     if not text:
         return [RuleViolation("empty", "The caption is empty.")]
     if not _ALNUM.search(text):
-        return [RuleViolation("punctuation_only", "The caption has only punctuation, no words.")]
+        return [
+            RuleViolation(
+                "punctuation_only", "The caption has no words, only punctuation or symbols."
+            )
+        ]
     found: list[RuleViolation] = []
     words = count_words(text)
     if words < min_words:

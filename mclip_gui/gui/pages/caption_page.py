@@ -164,7 +164,7 @@ def rule_message(violation: RuleViolation, min_words: int) -> str:
         return QCoreApplication.translate("CaptionRules", "The caption is empty.")
     if violation.rule == "punctuation_only":
         return QCoreApplication.translate(
-            "CaptionRules", "The caption has only punctuation, no words."
+            "CaptionRules", "The caption has no words, only punctuation or symbols."
         )
     if violation.rule == "too_few_words":
         text = QCoreApplication.translate("CaptionRules", "Write at least %1 words (now %2).")

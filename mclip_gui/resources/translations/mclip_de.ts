@@ -127,8 +127,8 @@
     </message>
     <message>
         <location filename="../../gui/pages/caption_page.py" line="166"/>
-        <source>The caption has only punctuation, no words.</source>
-        <translation>Die Beschreibung enthält nur Satzzeichen, keine Wörter.</translation>
+        <source>The caption has no words, only punctuation or symbols.</source>
+        <translation>Die Beschreibung enthält keine Wörter, nur Satz- oder Sonderzeichen.</translation>
     </message>
     <message>
         <location filename="../../gui/pages/caption_page.py" line="170"/>

@@ -127,8 +127,8 @@
     </message>
     <message>
         <location filename="../../gui/pages/caption_page.py" line="166"/>
-        <source>The caption has only punctuation, no words.</source>
-        <translation>The caption has only punctuation, no words.</translation>
+        <source>The caption has no words, only punctuation or symbols.</source>
+        <translation>The caption has no words, only punctuation or symbols.</translation>
     </message>
     <message>
         <location filename="../../gui/pages/caption_page.py" line="170"/>
