@@ -4,7 +4,7 @@ Reproduces an open defect: now and then the background model load fails while im
 torch/open_clip in the worker thread ("operator prims::sum does not exist", "_OpNamespace
 'prims' object has no attribute 'sum'", ...) instead of ending with the model's own message.
 Every run here uses the default model offline, so a healthy run ends with "not in the local
-cache"; anything else is the defect. On 3 December 2026 it struck 14 of about 45 offscreen
+cache"; anything else is the defect. On 3 December 2026 it struck about 25 of some 85 offscreen
 starts while the 2-core machine was heavily loaded (a million-vector HNSW build and another
 session); afterwards, quiet or with two busy-loop processes, 20 starts in a row were healthy.
 The real `mclip-gui` start was healthy 11 times of 11. Cause unknown: not Qt's pool threads
