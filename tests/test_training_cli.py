@@ -154,3 +154,18 @@ def test_compared_models_appear_once_and_are_labelled_by_what_they_are(tmp_path:
         ("ft2", "fine-tuned"),
     ]
     library.close()
+
+
+def test_a_registered_starter_is_listed_without_made_up_metrics(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mclip_gui.core.starter import register_starter
+
+    library = Library(tmp_path / "data")
+    register_starter(library, tmp_path / "starter-folder", "starter")
+    library.close()
+
+    assert main(["--data-dir", str(tmp_path / "data"), "versions", "list"]) == 0
+    assert capsys.readouterr().out == (
+        "  starter  starter  not trained here (mclip evaluate measures it)\n"
+    )

@@ -198,15 +198,15 @@ class TrainPage(QWidget):
         active = self.library.settings.model
         for row, v in enumerate(versions):
             name = f"{v.name} (active)" if v.spec == active else v.name
-            zs = v.metrics.get("zero_shot", {}).get("mRR", 0.0)
-            best = v.metrics.get("best", {}).get("mRR", 0.0)
+            zs = v.metrics.get("zero_shot", {}).get("mRR")
+            best = v.metrics.get("best", {}).get("mRR")
             cells = [
                 name,
                 v.base_model,
                 v.mode,
                 str(v.data.get("captions", "")),
-                f"{zs:.4f}",
-                f"{best:.4f}",
+                "—" if zs is None else f"{zs:.4f}",  # the starter was not trained (measured) here
+                "—" if best is None else f"{best:.4f}",
             ]
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
