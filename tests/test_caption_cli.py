@@ -96,6 +96,20 @@ def test_import_of_a_missing_file_is_a_clear_error(
     )
 
 
+def test_an_import_that_stores_nothing_exits_1(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "elsewhere.csv"
+    source.write_text("image,caption\nnot-here.jpg,rotes Kleid aus Seide für den Sommer\n")
+
+    code = run(data_dir, "captions", "import", str(source))
+
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "1 rows name no image in the library (1 file names): not-here.jpg" in out
+    assert err.endswith("mclip captions import: no caption of the file was stored (see above)\n")
+
+
 def test_split_command_assigns_and_refuses_after_training(
     data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

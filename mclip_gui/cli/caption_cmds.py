@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,13 @@ def cmd_import(args: argparse.Namespace, library: Library) -> int:
         report = import_captions(library, args.file, options, progress, CancelToken())
     for line in report.summary_lines():
         print(line)
+    if report.rows and not (report.imported or report.relabelled or report.duplicates):
+        # Nothing of the file is in the library: tell scripts, not only the reader.
+        print(
+            "mclip captions import: no caption of the file was stored (see above)",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
