@@ -78,6 +78,39 @@ def test_fine_tune_now_shows_progress_and_switches_search_to_the_new_version(
     assert page.start_button.isEnabled() and not page.cancel_button.isEnabled()
 
 
+def test_delete_selected_version_asks_first_and_frees_its_folder(
+    qtbot: Any, window: MainWindow, tmp_path: Path
+) -> None:
+    from mclip_gui.core.training.versions import create_version
+
+    folder = tmp_path / "old-version"
+    folder.mkdir()
+    (folder / "weights.bin").write_bytes(b"\0" * 4096)
+    create_version(
+        window.library, "old", folder, window.library.settings.model,
+        mode="both", settings={}, data={}, metrics={},
+    )  # fmt: skip
+    page: TrainPage = window.pages["train_page"]  # type: ignore[assignment]
+    page.refresh()
+    page.versions.selectRow(0)
+    questions: list[str] = []
+    page.confirm = lambda question: questions.append(question) or False  # type: ignore[method-assign]
+
+    assert page.delete_selected() is None  # answered No: nothing happens
+    assert page.versions.rowCount() == 1
+
+    page.confirm = lambda question: True  # type: ignore[method-assign]
+    job = page.delete_selected()
+    assert job is not None
+    with qtbot.waitSignal(job.finished, timeout=30_000):
+        pass
+
+    assert questions and questions[0].startswith("Delete model version old?")
+    assert page.versions.rowCount() == 0
+    assert not (window.library.layout.model_versions / "old").exists()
+    assert page.status_label.text() == "Deleted old; 0 MiB freed."
+
+
 def test_cancel_stops_the_run_and_keeps_the_previous_model(qtbot: Any, window: MainWindow) -> None:
     page: TrainPage = window.pages["train_page"]  # type: ignore[assignment]
     base = window.library.settings.model

@@ -169,3 +169,31 @@ def test_a_registered_starter_is_listed_without_made_up_metrics(
     assert capsys.readouterr().out == (
         "  starter  starter  not trained here (mclip evaluate measures it)\n"
     )
+
+
+def test_versions_delete_refuses_the_active_and_bases_and_frees_the_rest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mclip_gui.core.training.versions import create_version
+
+    library = Library(tmp_path / "data")
+    for name, base in (("ft1", "ViT-B-32::openai"), ("ft2", "version:ft1"), ("ft3", "version:ft1")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "weights.bin").write_bytes(b"\0" * 2**20)
+        create_version(
+            library, name, tmp_path / name, base, mode="both", settings={}, data={}, metrics={}
+        )
+    library.update_settings(model="version:ft3")
+    library.close()
+    cli = ["--data-dir", str(tmp_path / "data"), "versions", "delete"]
+
+    assert main([*cli, "ft3"]) == 2
+    assert "ft3 is the active model; activate another one before deleting it" in (
+        capsys.readouterr().err
+    )
+    assert main([*cli, "ft1"]) == 2
+    assert "ft1 is the base of ft2, ft3; delete those first" in capsys.readouterr().err
+    assert main([*cli, "version:ft2"]) == 0
+    assert capsys.readouterr().out == "deleted ft2 (1 MiB freed)\n"
+    assert not (tmp_path / "data" / "models" / "ft2").exists()
+    assert (tmp_path / "data" / "models" / "ft1").exists()

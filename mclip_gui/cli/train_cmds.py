@@ -76,6 +76,11 @@ def register(commands: Any) -> None:
     )
     activate.add_argument("name", help="version name, version:NAME, or any model")
     activate.set_defaults(func=cmd_versions_activate)
+    delete = actions.add_parser(
+        "delete", help="delete versions: their weights, image embeddings and records"
+    )
+    delete.add_argument("names", nargs="+", metavar="NAME", help="version name or version:NAME")
+    delete.set_defaults(func=cmd_versions_delete)
 
 
 def positive_int(text: str) -> int:
@@ -264,4 +269,13 @@ def cmd_versions_activate(args: argparse.Namespace, library: Library) -> int:
     with progress_bar("activating") as progress:
         spec = activate(library, args.name, progress)
     print(f"search now uses {spec}")
+    return 0
+
+
+def cmd_versions_delete(args: argparse.Namespace, library: Library) -> int:
+    from mclip_gui.core.training.versions import delete_version
+
+    for name in args.names:
+        freed = delete_version(library, name)
+        print(f"deleted {name.removeprefix('version:')} ({freed / 2**20:,.0f} MiB freed)")
     return 0

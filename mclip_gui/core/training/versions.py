@@ -23,7 +23,7 @@ from sqlalchemy import select
 from mclip_gui.core.errors import ModelError
 from mclip_gui.core.jobs import CancelToken, Progress, ProgressCallback, no_progress
 from mclip_gui.core.library import Library
-from mclip_gui.core.schema import ModelVersion
+from mclip_gui.core.schema import EmbeddingSet, ModelVersion, TrainingRun
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +134,42 @@ def list_versions(library: Library) -> list[VersionInfo]:
 def newest_version_of(library: Library, base_model: str) -> VersionInfo | None:
     found = [v for v in list_versions(library) if v.base_model == base_model]
     return found[-1] if found else None
+
+
+def delete_version(library: Library, name: str) -> int:
+    """Delete model version `name`: its folder, its image embeddings and its record.
+
+    Refused for the active model and for a version others were trained from (delete those
+    first). Training runs that made it keep their logs. Returns the bytes freed.
+    """
+    name = name.removeprefix("version:")
+    version = find_version(library, name)
+    if version is None:
+        raise ModelError(f"no model version named {name!r} in this library")
+    if library.settings.model == version.spec:
+        raise ModelError(f"{name} is the active model; activate another one before deleting it")
+    children = [v.name for v in list_versions(library) if v.base_model == version.spec]
+    if children:
+        raise ModelError(f"{name} is the base of {', '.join(children)}; delete those first")
+    folders: list[Path] = []
+    with library.store.session() as s:
+        row = s.scalars(select(ModelVersion).where(ModelVersion.name == name)).one()
+        owned = Path(row.checkpoint_path or "")
+        if row.checkpoint_path and owned.resolve().parent == library.layout.model_versions:
+            folders.append(owned)  # a folder elsewhere (given by the user) is only forgotten
+        spec_names = {version.spec, row.checkpoint_path or version.spec}
+        for embeddings in s.scalars(select(EmbeddingSet).where(EmbeddingSet.model.in_(spec_names))):
+            folders.append(Path(embeddings.path))
+            s.delete(embeddings)
+        for run in s.scalars(select(TrainingRun).where(TrainingRun.model_version_id == row.id)):
+            run.model_version_id = None
+        s.delete(row)
+    freed = 0
+    for folder in folders:
+        freed += sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+        shutil.rmtree(folder, ignore_errors=True)
+    log.info("deleted model version %s (%d bytes)", name, freed)
+    return freed
 
 
 def root_model(library: Library, spec: str) -> str:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -146,6 +147,9 @@ class TrainPage(QWidget):
         self.versions.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.activate_button = QPushButton("Activate selected version")
         self.activate_button.clicked.connect(self.activate_selected)
+        self.delete_button = QPushButton("Delete selected version…")
+        self.delete_button.setToolTip("Frees the disk its weights and image embeddings take")
+        self.delete_button.clicked.connect(self.delete_selected)
         self._layout()
         self.refresh()
 
@@ -167,7 +171,11 @@ class TrainPage(QWidget):
         versions = QVBoxLayout()
         versions.addWidget(QLabel("Model versions"))
         versions.addWidget(self.versions)
-        versions.addWidget(self.activate_button, alignment=Qt.AlignmentFlag.AlignRight)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.delete_button)
+        buttons.addWidget(self.activate_button)
+        versions.addLayout(buttons)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.form)
@@ -218,6 +226,7 @@ class TrainPage(QWidget):
         self.start_button.setEnabled(not running)
         self.resume_button.setEnabled(not running)
         self.activate_button.setEnabled(not running)
+        self.delete_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
         self.form.setEnabled(not running)
 
@@ -261,13 +270,45 @@ class TrainPage(QWidget):
             self.job.cancel()
             self.status_label.setText("Cancelling: the run stops after the current step…")
 
-    def activate_selected(self) -> Job | None:
+    def selected_version(self, verb: str) -> str | None:
         row = self.versions.currentRow()
         item = self.versions.item(row, 0) if row >= 0 else None
         if item is None:
-            self.status_label.setText("Select a model version to activate.")
+            self.status_label.setText(f"Select a model version to {verb}.")
             return None
-        name = str(item.data(Qt.ItemDataRole.UserRole))
+        return str(item.data(Qt.ItemDataRole.UserRole))
+
+    def confirm(self, question: str) -> bool:
+        """Ask before something that cannot be undone (tests replace this)."""
+        answer = QMessageBox.question(self, "mclip-gui", question)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def delete_selected(self) -> Job | None:
+        name = self.selected_version("delete")
+        if name is None or not self.confirm(
+            f"Delete model version {name}? Its weights and image embeddings are removed from "
+            "the disk; this cannot be undone."
+        ):
+            return None
+        library = self.library
+
+        def run(_progress: ProgressCallback, _cancel: CancelToken) -> int:
+            from mclip_gui.core.training.versions import delete_version
+
+            return delete_version(library, name)
+
+        job = self.window_.runner.start(f"Deleting {name}", run)
+        job.succeeded.connect(lambda freed: self._deleted(name, int(freed)))
+        return job
+
+    def _deleted(self, name: str, freed: int) -> None:
+        self.status_label.setText(f"Deleted {name}; {freed / 2**20:,.0f} MiB freed.")
+        self.refresh()
+
+    def activate_selected(self) -> Job | None:
+        name = self.selected_version("activate")
+        if name is None:
+            return None
         library = self.library
 
         def run(progress: ProgressCallback, cancel: CancelToken) -> str:
