@@ -251,11 +251,10 @@ def cmd_versions_list(args: argparse.Namespace, library: Library) -> int:
         return 0
     for v in versions:
         mark = "*" if v.spec == active else " "
-        zs = v.metrics.get("zero_shot", {}).get("mRR")
-        best = v.metrics.get("best", {}).get("mRR")
-        if zs is None or best is None:  # registered here, not trained here: the starter
+        if v.mrr_change is None:
             print(f"{mark} {v.name}  {v.mode}  not trained here (mclip evaluate measures it)")
             continue
+        zs, best = v.mrr_change
         print(
             f"{mark} {v.name}  from {v.base_model}  {v.mode}  {v.data.get('captions', 0)} "
             f"captions  mRR {zs:.4f} -> {best:.4f}"

@@ -229,8 +229,7 @@ def _run_child(
         # step with a checkpoint, like Cancel; the run stays resumable.
         stop.set()
         progress(Progress(0, 0, "interrupted: saving a checkpoint"))
-        process.join(timeout=CANCEL_GRACE_S)
-        raise
+        raise  # the join below waits for that, as after a normal end
     finally:
         process.join(timeout=CANCEL_GRACE_S)
         if process.is_alive():

@@ -48,6 +48,14 @@ class VersionInfo:
     def spec(self) -> str:
         return f"version:{self.name}"
 
+    @property
+    def mrr_change(self) -> tuple[float, float] | None:
+        """(zero-shot, best) eval mRR of the run that made it; None when it was not trained
+        here (a registered starter has no such run)."""
+        zero_shot = self.metrics.get("zero_shot", {}).get("mRR")
+        best = self.metrics.get("best", {}).get("mRR")
+        return None if zero_shot is None or best is None else (float(zero_shot), float(best))
+
 
 def _info(row: ModelVersion) -> VersionInfo:
     return VersionInfo(

@@ -206,16 +206,9 @@ class TrainPage(QWidget):
         active = self.library.settings.model
         for row, v in enumerate(versions):
             name = f"{v.name} (active)" if v.spec == active else v.name
-            zs = v.metrics.get("zero_shot", {}).get("mRR")
-            best = v.metrics.get("best", {}).get("mRR")
-            cells = [
-                name,
-                v.base_model,
-                v.mode,
-                str(v.data.get("captions", "")),
-                "—" if zs is None else f"{zs:.4f}",  # the starter was not trained (measured) here
-                "—" if best is None else f"{best:.4f}",
-            ]
+            # A version not trained here (the starter) has no before and after.
+            change = ("—", "—") if v.mrr_change is None else [f"{m:.4f}" for m in v.mrr_change]
+            cells = [name, v.base_model, v.mode, str(v.data.get("captions", "")), *change]
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, v.name)
